@@ -1,0 +1,34 @@
+{
+  "variables": {
+    "av_libs": "libavformat libavcodec libavutil libavdevice libswresample libswscale"
+  },
+  "targets": [
+    {
+      "target_name": "av_rewind",
+      "sources": [
+        "native/addon.cc",
+        "native/encoder.cc",
+        "native/ingest.cc",
+        "native/js_convert.cc",
+        "native/packet_ring.cc",
+        "native/recorder.cc",
+        "native/remux.cc",
+        "native/timeline.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(pkg-config --cflags-only-I <(av_libs) | sed 's/-I//g')"
+      ],
+      "libraries": ["<!@(pkg-config --libs <(av_libs))"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_CFLAGS": ["<!@(pkg-config --cflags <(av_libs))"]
+      }
+    }
+  ]
+}

@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { RecorderError } from './errors.js';
+import type { RawSourceInfo, RawStats, RawSaveResult } from './types.js';
+
+export interface NativeRecorder {
+  start(emit: (event: string, payload?: unknown) => void): void;
+  stop(): Promise<void>;
+  save(req: Record<string, unknown>): Promise<RawSaveResult>;
+  waitFor(req: { to: number; clock: 'wall' | 'timeline'; id: number }): Promise<void>;
+  cancel(id: number): void;
+  stats(): RawStats;
+}
+
+interface Binding {
+  NativeRecorder: new (options: Record<string, unknown>) => NativeRecorder;
+  setErrorClass(cls: typeof RecorderError): void;
+  versions(): { libavformat: string; libavcodec: string; libavutil: string; ffmpeg: string; libx264: boolean };
+}
+
+export type { RawSourceInfo };
+
+const require_ = createRequire(__filename);
+const root = path.join(__dirname, '..');
+
+function explain(err: Error): string {
+  const msg = err.message;
+  const deb =
+    'apt-get install -y build-essential python3 pkg-config libavformat-dev libavcodec-dev libavutil-dev ' +
+    'libavdevice-dev libswresample-dev libswscale-dev';
+  if (/lib(av|sw)\w*\.so/.test(msg)) {
+    return `FFmpeg's shared libraries could not be loaded (${msg}).\nInstall them (Debian/Ubuntu: ${deb}) and run 'npm rebuild av-rewind'.`;
+  }
+  if (/undefined symbol/.test(msg)) {
+    return `The native addon does not match the installed FFmpeg (${msg}).\nRebuild it against this FFmpeg: 'npm rebuild av-rewind --build-from-source'.`;
+  }
+  return (
+    `The av-rewind native addon could not be loaded: ${msg}\n` +
+    `No prebuilt binary matched this platform, so it must be built from source. Install a C++ toolchain and ` +
+    `FFmpeg's development files (Debian/Ubuntu: ${deb}), then run 'npm rebuild av-rewind'.`
+  );
+}
+
+function load(): Binding {
+  try {
+    // AV_REWIND_BINDING points at another build of the addon, e.g. the ASan build from CMake.
+    const override = process.env.AV_REWIND_BINDING;
+    const binding: Binding = override ? require_(path.resolve(override)) : require_('node-gyp-build')(root);
+    binding.setErrorClass(RecorderError);
+    return binding;
+  } catch (err) {
+    throw new RecorderError('ERR_NATIVE_LOAD', explain(err as Error));
+  }
+}
+
+let binding: Binding | undefined;
+export function native(): Binding {
+  return (binding ??= load());
+}
+
+/** Versions of the FFmpeg libraries the addon runs on, and whether libx264 is available for raw input. */
+export function versions() {
+  return native().versions();
+}

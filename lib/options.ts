@@ -1,0 +1,255 @@
+// Option checks: every value is validated here, before any native work, with a message that names the
+// option, what was expected and what was received.
+import { RecorderError } from './errors.js';
+
+export interface ReconnectOptions {
+  /** Seconds before the first retry (doubles each attempt). Default 1. */
+  delay?: number;
+  /** Upper bound of the delay, seconds. Default 30. */
+  maxDelay?: number;
+  /** Give up after this many failed attempts in a row. Default Infinity. */
+  maxAttempts?: number;
+}
+
+export interface EncoderOptions {
+  /** Encoder for raw video: 'libx264' (default when available) or 'mjpeg'. */
+  videoCodec?: 'libx264' | 'mjpeg';
+  /** x264 preset. Default 'veryfast'. */
+  preset?: string;
+  /** Keyframe interval, seconds: the granularity of saves and eviction. Default 2. */
+  gopSeconds?: number;
+  /** Target video bitrate, bits/s. Default: quality-based. */
+  videoBitrate?: number;
+  /** AAC bitrate, bits/s. Default 128000. */
+  audioBitrate?: number;
+}
+
+export interface RecorderOptions {
+  /** URL, file path, device name or (with format 'lavfi') a filter graph. */
+  source: string;
+  /** Input format or device: 'lavfi', 'v4l2', 'mpegts', 'hls'… Default: probed. */
+  format?: string;
+  /** Demuxer and protocol options, as on the ffmpeg command line before -i (e.g. { rtsp_transport: 'tcp' }). */
+  inputOptions?: Record<string, string | number | boolean>;
+  /** 'native' reads at real-time speed (ffmpeg -re), a number at that multiple of it. Default: as delivered. */
+  readRate?: 'native' | number;
+  /** Seconds kept in memory. Default 300. */
+  bufferSeconds?: number;
+  /** Bytes kept in memory at most. Default 512 MiB. */
+  maxBufferBytes?: number;
+  /** Seconds to wait for the source to open. Default 15. */
+  openTimeout?: number;
+  /** Seconds without data before the source counts as failed. Default 10. */
+  stallTimeout?: number;
+  /** Reconnect when the source ends or fails. Default true for network sources, false for files. */
+  reconnect?: boolean | ReconnectOptions;
+  /** How raw input (lavfi, cameras) is encoded once at ingest. */
+  encoder?: EncoderOptions;
+  /** Seconds between 'stats' events; 0 turns them off. Default 1. */
+  statsInterval?: number;
+}
+
+export interface SaveOptions {
+  /** Container: 'mp4', 'mov', 'mkv', 'ts', 'flv'. Default: from the file extension. */
+  format?: string;
+  /** mp4/mov: put the index first so the file plays while downloading. Default false. */
+  faststart?: boolean;
+  /** Cancels the save (including its wait for post-roll); the promise rejects with ERR_ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface SaveRange {
+  from: Date | number;
+  to: Date | number;
+  /** 'wall' (default): Dates or epoch milliseconds. 'timeline': seconds on the recorder timeline. */
+  clock?: 'wall' | 'timeline';
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v == null) return String(v);
+  if (v instanceof Date) return `Date(${isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()})`;
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+export function invalid(name: string, expected: string, actual: unknown): RecorderError {
+  return new RecorderError('ERR_INVALID_ARG', `Expected ${expected} for '${name}' but received ${describe(actual)}`);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+
+/** Rejects keys that are not options (a misspelled key would otherwise be silently ignored). */
+export function checkKeys(obj: object, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(obj)) {
+    if (allowed.includes(key)) continue;
+    const near = allowed.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    throw new RecorderError(
+      'ERR_INVALID_ARG',
+      `Unknown option '${key}' in ${where}` + (near ? `. Did you mean '${near}'?` : `. Known options: ${allowed.join(', ')}`),
+    );
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function positiveSeconds(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw invalid(name, 'a positive number of seconds', v);
+  return v;
+}
+
+export function nonNegativeSeconds(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalid(name, 'a number of seconds (0 or more)', v);
+  return v;
+}
+
+export function positiveInteger(name: string, v: unknown, allowInfinity = false): number {
+  if (allowInfinity && v === Infinity) return v;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw invalid(name, 'a positive integer', v);
+  return v;
+}
+
+export function nonEmptyString(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(name, 'a non-empty string', v);
+  return v;
+}
+
+const RECORDER_KEYS = [
+  'source', 'format', 'inputOptions', 'readRate', 'bufferSeconds', 'maxBufferBytes', 'openTimeout',
+  'stallTimeout', 'reconnect', 'encoder', 'statsInterval',
+] as const;
+const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
+const ENCODER_KEYS = ['videoCodec', 'preset', 'gopSeconds', 'videoBitrate', 'audioBitrate'] as const;
+
+/** A source counts as a local file when it names no protocol and no device format. */
+export function isLocalFile(source: string, format?: string): boolean {
+  return !format && (!/^[a-z][a-z0-9+.-]*:/i.test(source) || source.startsWith('file:'));
+}
+
+export interface NormalizedOptions {
+  native: Record<string, unknown>;
+  statsInterval: number;
+}
+
+export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
+  if (!isObject(o)) throw invalid('options', 'an object with at least { source }', o);
+  checkKeys(o, RECORDER_KEYS, 'Recorder options');
+  const source = nonEmptyString('source', o.source);
+  const format = o.format === undefined ? undefined : nonEmptyString('format', o.format);
+  const inputOptions: Record<string, string> = {};
+  if (o.inputOptions !== undefined) {
+    if (!isObject(o.inputOptions)) throw invalid('inputOptions', 'an object of demuxer options', o.inputOptions);
+    for (const [k, v] of Object.entries(o.inputOptions)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) throw invalid(`inputOptions.${k}`, 'a string, number or boolean', v);
+      inputOptions[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+    }
+  }
+  let readRate = 0;
+  if (o.readRate === 'native') readRate = 1;
+  else if (o.readRate !== undefined) {
+    if (typeof o.readRate !== 'number' || !Number.isFinite(o.readRate) || o.readRate <= 0)
+      throw invalid('readRate', "'native' or a positive speed factor", o.readRate);
+    readRate = o.readRate;
+  }
+
+  const native: Record<string, unknown> = {
+    url: source,
+    format,
+    inputOptions,
+    readRate,
+    bufferSeconds: o.bufferSeconds === undefined ? 300 : positiveSeconds('bufferSeconds', o.bufferSeconds),
+    maxBufferBytes: o.maxBufferBytes === undefined ? 512 * 1024 * 1024 : positiveInteger('maxBufferBytes', o.maxBufferBytes),
+    openTimeout: o.openTimeout === undefined ? 15 : positiveSeconds('openTimeout', o.openTimeout),
+    stallTimeout: o.stallTimeout === undefined ? 10 : positiveSeconds('stallTimeout', o.stallTimeout),
+  };
+
+  const r = o.reconnect === undefined ? !isLocalFile(source, format) : o.reconnect;
+  if (typeof r === 'boolean') {
+    native.reconnect = r;
+  } else if (isObject(r)) {
+    checkKeys(r, RECONNECT_KEYS, 'reconnect options');
+    native.reconnect = true;
+    if (r.delay !== undefined) native.reconnectDelay = positiveSeconds('reconnect.delay', r.delay);
+    if (r.maxDelay !== undefined) native.reconnectMaxDelay = positiveSeconds('reconnect.maxDelay', r.maxDelay);
+    if (r.maxAttempts !== undefined) {
+      const n = positiveInteger('reconnect.maxAttempts', r.maxAttempts, true);
+      if (n !== Infinity) native.reconnectMaxAttempts = n;
+    }
+  } else {
+    throw invalid('reconnect', 'a boolean or { delay, maxDelay, maxAttempts }', r);
+  }
+
+  if (o.encoder !== undefined) {
+    const e = o.encoder;
+    if (!isObject(e)) throw invalid('encoder', 'an object', e);
+    checkKeys(e, ENCODER_KEYS, 'encoder options');
+    const enc: Record<string, unknown> = {};
+    if (e.videoCodec !== undefined) {
+      if (e.videoCodec !== 'libx264' && e.videoCodec !== 'mjpeg') throw invalid('encoder.videoCodec', "'libx264' or 'mjpeg'", e.videoCodec);
+      enc.videoCodec = e.videoCodec;
+    }
+    if (e.preset !== undefined) enc.preset = nonEmptyString('encoder.preset', e.preset);
+    if (e.gopSeconds !== undefined) enc.gopSeconds = positiveSeconds('encoder.gopSeconds', e.gopSeconds);
+    if (e.videoBitrate !== undefined) enc.videoBitrate = positiveInteger('encoder.videoBitrate', e.videoBitrate);
+    if (e.audioBitrate !== undefined) enc.audioBitrate = positiveInteger('encoder.audioBitrate', e.audioBitrate);
+    native.encoder = enc;
+  }
+  const statsInterval = o.statsInterval === undefined ? 1 : nonNegativeSeconds('statsInterval', o.statsInterval);
+  return { native, statsInterval };
+}
+
+/** Container by format name or file extension. */
+const MUXERS: Record<string, string> = {
+  mp4: 'mp4', m4v: 'mp4', mov: 'mov', mkv: 'matroska', matroska: 'matroska', ts: 'mpegts', mpegts: 'mpegts', flv: 'flv',
+};
+
+export interface NormalizedSave {
+  path: string;
+  format: string;
+  faststart: boolean;
+  signal?: AbortSignal;
+}
+
+export function normalizeSaveOptions(path: unknown, o: unknown): NormalizedSave {
+  const p = nonEmptyString('path', path);
+  if (o === undefined) o = {};
+  if (!isObject(o)) throw invalid('options', 'an object of save options', o);
+  checkKeys(o, ['format', 'faststart', 'signal'], 'save options');
+  let format: string | undefined;
+  if (o.format !== undefined) {
+    format = MUXERS[nonEmptyString('format', o.format)];
+    if (!format) throw invalid('format', `one of ${Object.keys(MUXERS).join(', ')}`, o.format);
+  } else {
+    const ext = /\.([^./\\]+)$/.exec(p)?.[1]?.toLowerCase();
+    format = ext ? MUXERS[ext] : undefined;
+    if (!format)
+      throw new RecorderError(
+        'ERR_INVALID_ARG',
+        `Cannot tell the container from '${p}': use a .mp4, .mov, .mkv, .ts or .flv path, or pass { format }`,
+      );
+  }
+  if (o.faststart !== undefined && typeof o.faststart !== 'boolean') throw invalid('faststart', 'a boolean', o.faststart);
+  if (o.faststart && format !== 'mp4' && format !== 'mov') throw invalid('faststart', 'true only for mp4/mov output', o.faststart);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
+  return { path: p, format, faststart: o.faststart === true, signal: o.signal as AbortSignal | undefined };
+}
+
+/** A range bound as µs: epoch µs (wall clock) or timeline µs. */
+export function rangeBound(name: string, v: unknown, clock: 'wall' | 'timeline'): number {
+  if (clock === 'wall') {
+    if (v instanceof Date && !isNaN(v.getTime())) return v.getTime() * 1000;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
+    throw invalid(name, 'a Date or epoch milliseconds', v);
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return v * 1e6;
+  throw invalid(name, "a number of timeline seconds (clock: 'timeline')", v);
+}

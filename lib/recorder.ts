@@ -1,0 +1,287 @@
+import { EventEmitter } from 'node:events';
+import { access, constants, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { callSite, RecorderError, withCallSite } from './errors.js';
+import { native, type NativeRecorder } from './native.js';
+import {
+  invalid,
+  isObject,
+  checkKeys,
+  normalizeRecorderOptions,
+  normalizeSaveOptions,
+  positiveSeconds,
+  rangeBound,
+  type NormalizedSave,
+  type RecorderOptions,
+  type SaveOptions,
+  type SaveRange,
+} from './options.js';
+import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
+
+export interface RecorderEvents {
+  /** The source is open and its first packet is buffered. */
+  start: [info: SourceInfo];
+  /** The source ended or failed; a new attempt follows after `delay` seconds. */
+  reconnecting: [event: { attempt: number; delay: number; error: RecorderError }];
+  /** Data flows again; `gap` is the hole it left on the timeline. */
+  reconnected: [event: { attempt: number; gap: Gap | null; info: SourceInfo }];
+  /** The source ended for good because of this error (only emitted when someone listens). */
+  error: [error: RecorderError];
+  /** The source ended for good (error null: a clean end). The buffer stays available to saves until stop(). */
+  end: [event: { error: RecorderError | null }];
+  /** Every `statsInterval` seconds while recording. */
+  stats: [stats: RecorderStats];
+  /** stop() has released the source and the buffer. */
+  close: [];
+}
+
+type Pending = { resolve: (info: SourceInfo) => void; reject: (err: unknown) => void; site: { stack?: string } };
+
+/**
+ * Records a live source into an in-memory buffer of compressed packets and saves any part of it to a
+ * file without re-encoding.
+ */
+export class Recorder extends EventEmitter<RecorderEvents> {
+  readonly #native: NativeRecorder;
+  readonly #statsInterval: number;
+  #state: RecorderState = 'idle';
+  #info: SourceInfo | null = null;
+  #pendingStart: Pending | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #nextId = 1;
+  readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
+
+  constructor(options: RecorderOptions) {
+    super();
+    try {
+      const { native: opts, statsInterval } = normalizeRecorderOptions(options);
+      this.#statsInterval = statsInterval;
+      this.#native = new (native().NativeRecorder)(opts);
+    } catch (err) {
+      throw withCallSite(err, callSite(Recorder));
+    }
+  }
+
+  /** What the source delivers (null before start). */
+  get info(): SourceInfo | null {
+    return this.#info;
+  }
+
+  get state(): RecorderState {
+    return this.#state;
+  }
+
+  get stats(): RecorderStats {
+    const s = this.#native.stats();
+    const buffered = s.empty ? 0 : s.newest - s.oldest;
+    return {
+      state: this.#state,
+      bufferedSeconds: buffered,
+      bytes: s.bytes,
+      packets: s.packets,
+      gops: s.gops,
+      oldest: s.oldest,
+      newest: s.newest,
+      oldestTime: s.empty ? null : new Date(s.oldestTime),
+      newestTime: s.empty ? null : new Date(s.newestTime),
+      bitrate: buffered > 0 ? (s.bytes * 8) / buffered : 0,
+      reconnects: s.reconnects,
+      gaps: s.gaps,
+      memory: s.memory,
+      totalPackets: s.totalPackets,
+      evictedPackets: s.evictedPackets,
+    };
+  }
+
+  /** Opens the source; resolves once its streams are probed and the first packet is buffered. */
+  start(): Promise<SourceInfo> {
+    const site = callSite(this.start);
+    if (this.#state !== 'idle' && this.#state !== 'stopped') {
+      const hint = this.#state === 'ended' ? ' (the source ended; call stop() before starting again)' : '';
+      return Promise.reject(withCallSite(new RecorderError('ERR_ALREADY_STARTED', `The recorder is ${this.#state}${hint}`), site));
+    }
+    this.#state = 'starting';
+    this.#info = null;
+    return new Promise<SourceInfo>((resolve, reject) => {
+      this.#pendingStart = { resolve, reject, site };
+      this.#native.start(this.#emitNative);
+    });
+  }
+
+  /** Stops ingest (within a second, even if the source hangs) and releases the buffer. */
+  async stop(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'stopped') return;
+    const wasRunning = this.#state !== 'ended';
+    this.#state = 'stopping';
+    await this.#native.stop();
+    this.#state = 'stopped';
+    this.#stopTimer();
+    if (!wasRunning) this.emit('close');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Saves the last `seconds` of the buffer to `path` (container from the extension or `format`).
+   * The file starts at the latest video keyframe at or before the requested start.
+   */
+  async saveLast(seconds: number, path: string, options?: SaveOptions): Promise<SaveResult> {
+    const site = callSite(this.saveLast);
+    try {
+      positiveSeconds('seconds', seconds);
+      const save = normalizeSaveOptions(path, options);
+      await checkWritable(save.path);
+      this.#assertBuffer();
+      const raw = await this.#save({ last: seconds * 1e6 }, save);
+      return toResult(raw, seconds);
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  /**
+   * Saves `{ from, to }` (Dates or epoch ms; timeline seconds with `clock: 'timeline'`) to `path`.
+   * A `to` in the future waits until the buffer reaches it (post-roll).
+   */
+  async saveRange(range: SaveRange, path: string, options?: SaveOptions): Promise<SaveResult> {
+    const site = callSite(this.saveRange);
+    try {
+      if (!isObject(range)) throw invalid('range', 'an object { from, to }', range);
+      checkKeys(range, ['from', 'to', 'clock'], 'the range');
+      const clock = range.clock ?? 'wall';
+      if (clock !== 'wall' && clock !== 'timeline') throw invalid('clock', "'wall' or 'timeline'", clock);
+      const from = rangeBound('from', range.from, clock);
+      const to = rangeBound('to', range.to, clock);
+      if (!(to > from)) throw invalid('to', `a time after 'from'`, range.to);
+      const save = normalizeSaveOptions(path, options);
+      await checkWritable(save.path);
+      this.#assertBuffer();
+      const id = this.#nextId++;
+      await this.#cancellable(id, save.signal, () => this.#native.waitFor({ to, clock, id }));
+      const raw = await this.#save({ from, to, clock }, save);
+      return toResult(raw, (to - from) / 1e6);
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  #assertBuffer(): void {
+    if (this.#state !== 'recording' && this.#state !== 'reconnecting' && this.#state !== 'ended')
+      throw new RecorderError('ERR_NOT_STARTED', `The recorder has no buffer (it is ${this.#state}); call start() first`);
+  }
+
+  #save(req: Record<string, unknown>, save: NormalizedSave): Promise<RawSaveResult> {
+    const id = this.#nextId++;
+    return this.#cancellable(id, save.signal, () =>
+      this.#native.save({ ...req, id, path: save.path, format: save.format, faststart: save.faststart }),
+    );
+  }
+
+  async #cancellable<T>(id: number, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) throw new RecorderError('ERR_ABORTED', 'The save was aborted before it started');
+    const onAbort = () => this.#native.cancel(id);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await run();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #onNative(event: string, payload: any): void {
+    switch (event) {
+      case 'started': {
+        this.#info = payload as SourceInfo;
+        this.#state = 'recording';
+        this.#startTimer();
+        const p = this.#pendingStart;
+        this.#pendingStart = null;
+        p?.resolve(this.#info);
+        this.emit('start', this.#info);
+        break;
+      }
+      case 'reconnecting':
+        this.#state = 'reconnecting';
+        this.emit('reconnecting', payload);
+        break;
+      case 'reconnected':
+        this.#state = 'recording';
+        this.#info = payload.info;
+        this.emit('reconnected', payload);
+        break;
+      case 'end': {
+        const error: RecorderError | null = payload.error;
+        if (!payload.started) {
+          const p = this.#pendingStart;
+          this.#pendingStart = null;
+          p?.reject(withCallSite(error, p.site));
+          break;
+        }
+        this.#state = 'ended';
+        this.emit('end', { error });
+        // 'error' without a listener would throw from here and crash the process: only emit it to listeners.
+        if (error && this.listenerCount('error') > 0) this.emit('error', error);
+        break;
+      }
+      case 'closed': {
+        const p = this.#pendingStart;
+        this.#pendingStart = null;
+        if (p) {
+          p.reject(withCallSite(new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started'), p.site));
+          this.#state = 'stopped';
+          this.#stopTimer();
+          return;
+        }
+        if (this.#state === 'stopping') {
+          this.#stopTimer();
+          this.emit('close');
+        }
+        break;
+      }
+    }
+  }
+
+  #startTimer(): void {
+    if (this.#timer) return;
+    // Also keeps V8's view of native memory current (stats() reports it), so it runs without listeners too.
+    this.#timer = setInterval(() => {
+      const stats = this.stats;
+      if (this.#statsInterval > 0) this.emit('stats', stats);
+    }, (this.#statsInterval || 1) * 1000);
+    this.#timer.unref();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
+
+async function checkWritable(file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': the directory '${dir}' is not writable (${(err as NodeJS.ErrnoException).code})`);
+  }
+  const st = await stat(file).catch(() => null);
+  if (st?.isDirectory()) throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': it is a directory`);
+}
+
+function toResult(raw: RawSaveResult, requested: number): SaveResult {
+  return {
+    path: raw.path,
+    format: raw.format,
+    start: new Date(raw.startTime),
+    end: new Date(raw.endTime),
+    duration: raw.duration,
+    requested,
+    timeline: { start: raw.start, end: raw.end },
+    bytes: raw.bytes,
+    packets: raw.packets,
+    gaps: raw.gaps,
+    streams: raw.streams,
+  };
+}

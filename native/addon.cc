@@ -1,0 +1,49 @@
+// Module entry: one class (NativeRecorder), the error class hand-over, and the libav versions.
+#include <napi.h>
+
+#include <cstdlib>
+
+#include "js_convert.h"
+#include "recorder.h"
+
+namespace {
+
+std::string Version(unsigned v) {
+  return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." +
+         std::to_string(AV_VERSION_MICRO(v));
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<avr::AddonData>();
+  data->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Versions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("libavformat", Version(avformat_version()));
+  o.Set("libavcodec", Version(avcodec_version()));
+  o.Set("libavutil", Version(avutil_version()));
+  o.Set("ffmpeg", av_version_info());
+  o.Set("libx264", avcodec_find_encoder_by_name("libx264") != nullptr);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // libav's own log is quiet: failures reach JavaScript as RecorderErrors. AV_REWIND_LOG=32 shows it.
+  const char* level = getenv("AV_REWIND_LOG");
+  av_log_set_level(level ? atoi(level) : AV_LOG_QUIET);
+  avdevice_register_all();
+  avformat_network_init();
+  auto* data = new avr::AddonData();
+  env.SetInstanceData(data);
+  exports.Set("NativeRecorder", avr::Recorder::Define(env));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("versions", Napi::Function::New(env, Versions));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(av_rewind, Init)

@@ -1,0 +1,303 @@
+#include "ingest.h"
+
+#include <chrono>
+
+namespace avr {
+
+namespace {
+
+int64_t WallNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Describe(const AVChannelLayout& l) {
+  char buf[128] = {0};
+  av_channel_layout_describe(&l, buf, sizeof buf);
+  return buf;
+}
+
+StreamInfo DescribeStream(int track, const AVStream* st, const StreamEncoder* enc) {
+  const AVCodecParameters* par = enc ? enc->params() : st->codecpar;
+  StreamInfo s;
+  s.track = track;
+  s.type = par->codec_type;
+  s.codec = avcodec_get_name(par->codec_id);
+  if (const char* p = avcodec_profile_name(par->codec_id, par->profile)) s.profile = p;
+  s.time_base = enc ? enc->time_base() : st->time_base;
+  s.bit_rate = par->bit_rate;
+  if (enc) s.encoded_from = avcodec_get_name(st->codecpar->codec_id);
+  if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
+    s.width = par->width;
+    s.height = par->height;
+    s.fps = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
+    if (const char* f = av_get_pix_fmt_name((AVPixelFormat)par->format)) s.pixel_format = f;
+  } else {
+    s.sample_rate = par->sample_rate;
+    s.channels = par->ch_layout.nb_channels;
+    s.channel_layout = Describe(par->ch_layout);
+  }
+  return s;
+}
+
+}  // namespace
+
+Ingest::Ingest(SourceOptions opts, std::shared_ptr<PacketRing> ring, IngestEvents* events)
+    : opts_(std::move(opts)), ring_(std::move(ring)), events_(events) {}
+
+Ingest::~Ingest() {
+  RequestStop();
+  Join();
+}
+
+void Ingest::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Ingest::RequestStop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Ingest::Join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+int Ingest::InterruptCb(void* opaque) {
+  auto* self = static_cast<Ingest*>(opaque);
+  if (self->stop_.load()) return 1;
+  const int64_t deadline = self->deadline_us_.load();
+  return deadline && av_gettime_relative() > deadline ? 1 : 0;
+}
+
+bool Ingest::SleepFor(int64_t us) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, std::chrono::microseconds(us), [this] { return stop_.load(); });
+}
+
+InputPtr Ingest::Open() {
+  const AVInputFormat* fmt = nullptr;
+  if (!opts_.format.empty()) {
+    fmt = av_find_input_format(opts_.format.c_str());
+    if (!fmt) Fail(code::kInvalidArg, "FFmpeg has no input format or device named '" + opts_.format + "'");
+  }
+  AVFormatContext* ic = avformat_alloc_context();
+  if (!ic) Fail(code::kOpenInput, "Out of memory");
+  ic->interrupt_callback = {InterruptCb, this};
+  Dict o;
+  for (const auto& kv : opts_.input_options) o.Set(kv.first, kv.second);
+  deadline_us_ = av_gettime_relative() + opts_.open_timeout_us;
+  int ret = avformat_open_input(&ic, opts_.url.c_str(), fmt, o.Addr());  // frees ic on failure
+  if (ret < 0) {
+    deadline_us_ = 0;
+    if (stop_) Fail(code::kStopped, "Stopped while opening the source");
+    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out opening '" + opts_.url + "'", ret);
+    Fail(code::kOpenInput, "Could not open '" + opts_.url + "'", ret);
+  }
+  InputPtr input(ic);
+  if (av_dict_count(o.Get()) > 0) {
+    std::string unknown;
+    const AVDictionaryEntry* e = nullptr;
+    while ((e = av_dict_get(o.Get(), "", e, AV_DICT_IGNORE_SUFFIX))) unknown += (unknown.empty() ? "'" : ", '") + std::string(e->key) + "'";
+    Fail(code::kInvalidArg, "The " + std::string(ic->iformat->name) + " input does not know the option(s) " + unknown);
+  }
+  ret = avformat_find_stream_info(ic, nullptr);
+  deadline_us_ = 0;
+  if (ret < 0) {
+    if (stop_) Fail(code::kStopped, "Stopped while probing the source");
+    Fail(code::kOpenInput, "Could not read stream information from '" + opts_.url + "'", ret);
+  }
+  return input;
+}
+
+SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) {
+  const int v = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  const int a = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, v >= 0 ? v : -1, nullptr, 0);
+  if (track_types_.empty()) {
+    // The first connection fixes the tracks: the best video and the best audio stream.
+    if (v >= 0) track_types_.push_back(AVMEDIA_TYPE_VIDEO);
+    if (a >= 0) track_types_.push_back(AVMEDIA_TYPE_AUDIO);
+    if (track_types_.empty()) Fail(code::kNoStreams, "'" + opts_.url + "' has no audio or video stream");
+    key_track_ = 0;
+    ring_->SetKeyTrack(key_track_);
+    timeline_ = std::make_unique<Timeline>((int)track_types_.size());
+  }
+  tracks.clear();
+  tracks.resize(track_types_.size());
+  for (size_t t = 0; t < track_types_.size(); t++) tracks[t].input = track_types_[t] == AVMEDIA_TYPE_VIDEO ? v : a;
+  for (unsigned i = 0; i < ic->nb_streams; i++) ic->streams[i]->discard = AVDISCARD_ALL;  // HLS: skip other variants
+
+  SourceInfo info;
+  info.format = ic->iformat->name;
+  for (size_t t = 0; t < tracks.size(); t++) {
+    if (tracks[t].input < 0) continue;
+    AVStream* st = ic->streams[tracks[t].input];
+    st->discard = AVDISCARD_DEFAULT;
+    if (StreamEncoder::NeedsEncoding(st->codecpar)) tracks[t].encoder = StreamEncoder::Open(st, opts_.encoder);
+    info.streams.push_back(DescribeStream((int)t, st, tracks[t].encoder.get()));
+  }
+  return info;
+}
+
+void Ingest::Pace(const AVPacket* pkt, AVRational tb) {
+  const int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+  if (ts == AV_NOPTS_VALUE) return;
+  const int64_t raw = av_rescale_q(ts, tb, kMicros);
+  const int64_t now = av_gettime_relative();
+  if (pace_base_raw_ == AV_NOPTS_VALUE) {
+    pace_base_raw_ = raw;
+    pace_base_wall_ = now;
+    return;
+  }
+  const int64_t wait = pace_base_wall_ + (int64_t)((raw - pace_base_raw_) / opts_.read_rate) - now;
+  if (wait > 5'000'000 || wait < -5'000'000) {  // a jump in the source's clock: start pacing afresh
+    pace_base_raw_ = raw;
+    pace_base_wall_ = now;
+  } else if (wait > 0) {
+    SleepFor(wait);
+  }
+}
+
+void Ingest::Place(int track, AVPacket* pkt, AVRational tb) {
+  const bool key = pkt->flags & AV_PKT_FLAG_KEY;
+  if (!session_has_key_) {
+    // Each connection starts at a keyframe of the key track; a decoder could not use what comes before.
+    if (track != key_track_ || !key) return;
+  }
+  Timeline::Mapped m;
+  if (!timeline_->Map(track, pkt, tb, &m)) return;
+  session_has_key_ = true;
+  if (m.anchored) ring_->Anchor(m.dts, WallNowUs());
+  if (m.gap_from != INT64_MIN) {
+    ring_->MarkGap(m.gap_from, m.dts);
+    gap_from_ = m.gap_from;
+    gap_to_ = m.dts;
+  }
+  RingEntry e;
+  e.pkt = MakePacket();
+  if (!e.pkt) Fail(code::kRead, "Out of memory");
+  av_packet_move_ref(e.pkt.get(), pkt);  // the ring takes the reference; no data is copied
+  e.track = track;
+  e.pts = m.pts;
+  e.dts = m.dts;
+  e.duration = m.duration;
+  e.key = key;
+  e.session = current_params_;
+  if (!ring_->Push(std::move(e))) return;
+  if (!session_buffered_) {
+    session_buffered_ = true;
+    if (!started_) {
+      started_ = true;
+      events_->OnStarted(info_);
+    } else {
+      events_->OnReconnected(attempt_, info_, gap_from_, gap_to_);
+    }
+  }
+  events_->OnNewest(timeline_->newest());
+}
+
+bool Ingest::Session(Failure* why) {
+  session_has_key_ = false;
+  session_buffered_ = false;
+  gap_from_ = gap_to_ = INT64_MIN;
+  pace_base_raw_ = AV_NOPTS_VALUE;
+  std::vector<Track> tracks;
+  try {
+    InputPtr ic = Open();
+    info_ = SetupTracks(ic.get(), tracks);
+    auto params = std::make_shared<std::vector<TrackParams>>();
+    for (size_t t = 0; t < tracks.size(); t++) {
+      TrackParams tp;
+      tp.type = track_types_[t];
+      if (tracks[t].input >= 0)
+        tp.par = CopyParams(tracks[t].encoder ? tracks[t].encoder->params() : ic->streams[tracks[t].input]->codecpar);
+      params->push_back(std::move(tp));
+    }
+    current_params_ = params;
+
+    PacketPtr pkt = MakePacket();
+    std::vector<int> track_of(ic->nb_streams, -1);
+    for (size_t t = 0; t < tracks.size(); t++)
+      if (tracks[t].input >= 0) track_of[tracks[t].input] = (int)t;
+    for (;;) {
+      deadline_us_ = av_gettime_relative() + opts_.stall_timeout_us;
+      int ret = av_read_frame(ic.get(), pkt.get());
+      deadline_us_ = 0;
+      if (stop_) break;
+      if (ret == AVERROR(EAGAIN)) {  // some devices: nothing yet
+        SleepFor(5000);
+        continue;
+      }
+      if (ret == AVERROR_EXIT) {
+        *why = {code::kTimeout, "No data from the source for " + std::to_string(opts_.stall_timeout_us / 1000000) + " s", ret};
+        break;
+      }
+      if (ret == AVERROR_EOF || (ret < 0 && avio_feof(ic->pb))) break;  // a clean end
+      if (ret < 0) {
+        *why = {code::kRead, "Reading from the source failed: " + AvErrorString(ret), ret};
+        break;
+      }
+      bytes_read_ += pkt->size;
+      const int track = pkt->stream_index < (int)track_of.size() ? track_of[pkt->stream_index] : -1;
+      if (track < 0) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      AVStream* st = ic->streams[pkt->stream_index];
+      if (opts_.read_rate > 0) Pace(pkt.get(), st->time_base);
+      if (StreamEncoder* enc = tracks[track].encoder.get()) {
+        enc->Encode(pkt.get(), [&](AVPacket* out) { Place(track, out, enc->time_base()); });
+      } else {
+        Place(track, pkt.get(), st->time_base);
+      }
+      av_packet_unref(pkt.get());
+    }
+    // Drain the encoders so the last frames of this connection are buffered too.
+    if (!stop_) {
+      for (size_t t = 0; t < tracks.size(); t++) {
+        if (StreamEncoder* enc = tracks[t].encoder.get())
+          enc->Encode(nullptr, [&](AVPacket* out) { Place((int)t, out, enc->time_base()); });
+      }
+    }
+  } catch (const Exception& e) {
+    *why = e.failure();
+  }
+  return session_buffered_;
+}
+
+void Ingest::Run() {
+  for (;;) {
+    Failure why;
+    const bool buffered = Session(&why);
+    if (stop_) break;
+    if (!started_) {  // the first connection never produced data: start() fails, no retries
+      if (why.code.empty()) why = {code::kNoStreams, "'" + opts_.url + "' ended before any packet was buffered"};
+      events_->OnEnd(why, false);
+      break;
+    }
+    if (!opts_.reconnect) {
+      events_->OnEnd(why, true);
+      break;
+    }
+    if (buffered) attempt_ = 0;
+    attempt_++;
+    if (opts_.max_attempts >= 0 && attempt_ > opts_.max_attempts) {
+      if (why.code.empty()) why = {code::kSourceEnded, "The source ended"};
+      why.message = "Gave up reconnecting after " + std::to_string(opts_.max_attempts) + " attempts: " + why.message;
+      events_->OnEnd(why, true);
+      break;
+    }
+    int64_t delay = opts_.reconnect_delay_us;
+    for (int i = 1; i < attempt_ && delay < opts_.reconnect_max_delay_us; i++) delay *= 2;
+    delay = std::min(delay, opts_.reconnect_max_delay_us);
+    if (why.code.empty()) why = {code::kSourceEnded, "The source ended"};
+    events_->OnReconnecting(attempt_, delay, why);
+    reconnects_++;
+    if (!SleepFor(delay)) break;
+    timeline_->NewSession();
+  }
+  events_->OnClosed();
+}
+
+}  // namespace avr

@@ -1,0 +1,65 @@
+// The one native class JavaScript sees. lib/recorder.ts gives it its public shape.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "ingest.h"
+#include "packet_ring.h"
+
+namespace avr {
+
+class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Recorder(const Napi::CallbackInfo& info);
+  ~Recorder() override;
+  void Finalize(Napi::Env env) override;
+
+  // IngestEvents: ingest thread.
+  void OnStarted(const SourceInfo& info) override;
+  void OnReconnecting(int attempt, int64_t delay_us, const Failure& why) override;
+  void OnReconnected(int attempt, const SourceInfo& info, int64_t gap_from, int64_t gap_to) override;
+  void OnNewest(int64_t newest_us) override;
+  void OnEnd(const Failure& why, bool started) override;
+  void OnClosed() override;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value WaitFor(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  using Build = std::function<void(Napi::Env, Napi::Function emit)>;
+  void Post(Build build);  // runs build on the main thread
+  void SettleWaiters(const std::vector<uint32_t>& ids, const Failure* why);
+  void ReportMemory(Napi::Env env);
+  static void AtTeardown(void* self);
+  std::shared_ptr<PacketRing> RingOrThrow(Napi::Env env);
+
+  SourceOptions opts_;
+  int64_t buffer_us_ = 0, max_bytes_ = 0;
+  std::shared_ptr<PacketRing> ring_;
+  std::unique_ptr<Ingest> ingest_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool running_ = false;  // thread alive (main thread's view)
+  std::vector<Napi::Promise::Deferred> stop_waiters_;
+  int64_t reported_bytes_ = 0;
+
+  // Post-roll waits: timeline instant → id, checked on every packet the ingest thread buffers.
+  std::mutex waiters_mu_;
+  std::multimap<int64_t, uint32_t> waiters_;
+  std::atomic<int64_t> earliest_waiter_{INT64_MAX};
+  std::map<uint32_t, Napi::Promise::Deferred> wait_promises_;  // main thread
+  std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> cancels_;  // main thread
+  bool ended_ = false;
+  Failure end_reason_;
+};
+
+}  // namespace avr

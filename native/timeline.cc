@@ -1,0 +1,65 @@
+#include "timeline.h"
+
+#include <algorithm>
+
+namespace avr {
+
+namespace {
+// A jump larger than these within one connection is a discontinuity (HLS #EXT-X-DISCONTINUITY,
+// a wrap libavformat did not correct, a restarted encoder), not a real pause.
+constexpr int64_t kMaxBackUs = 500'000;
+constexpr int64_t kMaxForwardUs = 5'000'000;
+constexpr int64_t kGapUs = 1'000'000;  // smaller holes are jitter, not worth reporting
+}  // namespace
+
+int64_t Timeline::Elapsed() const {
+  if (last_seen_.time_since_epoch().count() == 0) return 0;
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - last_seen_)
+      .count();
+}
+
+bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, Mapped* out) {
+  int64_t dur = pkt->duration > 0 ? av_rescale_q(pkt->duration, tb, kMicros) : est_dur_[track];
+  int64_t raw_dts, raw_pts;
+  if (pkt->dts == AV_NOPTS_VALUE && pkt->pts == AV_NOPTS_VALUE) {
+    // RTSP's first packets often carry no timestamp: place later ones after their predecessor.
+    if (last_dts_[track] == INT64_MIN || !have_offset_) return false;
+    raw_dts = raw_pts = last_dts_[track] + std::max<int64_t>(dur, 1) - offset_;
+  } else {
+    raw_dts = av_rescale_q(pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts, tb, kMicros);
+    raw_pts = av_rescale_q(pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts, tb, kMicros);
+  }
+
+  out->anchored = false;
+  out->gap_from = INT64_MIN;
+  auto reanchor = [&] {
+    const int64_t step = std::max<int64_t>(dur, 1);
+    const int64_t target = started_ ? newest_ + std::max(step, Elapsed()) : 0;
+    if (started_ && target - newest_ > kGapUs) out->gap_from = newest_;
+    offset_ = target - raw_dts;
+    have_offset_ = true;
+    started_ = true;
+    out->anchored = true;
+  };
+  if (!have_offset_) reanchor();
+  int64_t dts = raw_dts + offset_;
+  const int64_t last = last_dts_[track];
+  if (last != INT64_MIN && (dts < last - kMaxBackUs || dts > last + kMaxForwardUs + Elapsed())) {
+    reanchor();
+    dts = raw_dts + offset_;
+  }
+  int64_t pts = raw_pts + offset_;
+  // Muxers need strictly increasing dts per track; small backward steps are jitter, clamp them.
+  if (last != INT64_MIN && dts <= last) dts = last + 1;
+  if (pts < dts) pts = dts;
+  if (last != INT64_MIN && dts - last < 10 * 1000 * 1000) est_dur_[track] = dts - last;
+  if (dur <= 0) dur = est_dur_[track];
+
+  last_dts_[track] = dts;
+  newest_ = std::max(newest_, pts + dur);
+  last_seen_ = std::chrono::steady_clock::now();
+  *out = {pts, dts, dur, out->anchored, out->gap_from};
+  return true;
+}
+
+}  // namespace avr

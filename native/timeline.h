@@ -1,0 +1,43 @@
+// Maps each connection's stream timestamps onto the recorder's one monotonic timeline (µs).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "av.h"
+
+namespace avr {
+
+class Timeline {
+ public:
+  struct Mapped {
+    int64_t pts, dts, duration;
+    bool anchored;     // a new offset was chosen: the caller records a wall-clock anchor
+    int64_t gap_from;  // > INT64_MIN when the jump left a hole in the timeline
+  };
+
+  explicit Timeline(int tracks) : last_dts_(tracks, INT64_MIN), est_dur_(tracks, 0) {}
+
+  // The next packet starts a new connection: it lands after the newest instant plus the real time
+  // that passed, so a reconnect shows as a gap of the length it really had.
+  void NewSession() { have_offset_ = false; }
+
+  // Returns false for a packet that cannot be placed (no timestamp yet on this track).
+  bool Map(int track, const AVPacket* pkt, AVRational tb, Mapped* out);
+
+  int64_t newest() const { return newest_; }
+
+ private:
+  int64_t Elapsed() const;
+
+  bool have_offset_ = false;
+  bool started_ = false;
+  int64_t offset_ = 0;
+  int64_t newest_ = 0;
+  std::vector<int64_t> last_dts_;
+  std::vector<int64_t> est_dur_;
+  std::chrono::steady_clock::time_point last_seen_{};
+};
+
+}  // namespace avr
