@@ -90,7 +90,7 @@ function editDistance(a: string, b: string): number {
 export function checkKeys(obj: object, allowed: readonly string[], where: string): void {
   for (const key of Object.keys(obj)) {
     if (allowed.includes(key)) continue;
-    const near = allowed.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    const near = allowed.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= Math.max(2, Math.floor(k.length / 3)));
     throw new RecorderError(
       'ERR_INVALID_ARG',
       `Unknown option '${key}' in ${where}` + (near ? `. Did you mean '${near}'?` : `. Known options: ${allowed.join(', ')}`),

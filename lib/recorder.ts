@@ -35,7 +35,12 @@ export interface RecorderEvents {
   close: [];
 }
 
-type Pending = { resolve: (info: SourceInfo) => void; reject: (err: unknown) => void; site: { stack?: string } };
+type Pending = {
+  resolve: (info: SourceInfo) => void;
+  reject: (err: unknown) => void;
+  site: { stack?: string };
+  error?: RecorderError;
+};
 
 /**
  * Records a live source into an in-memory buffer of compressed packets and saves any part of it to a
@@ -214,9 +219,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       case 'end': {
         const error: RecorderError | null = payload.error;
         if (!payload.started) {
-          const p = this.#pendingStart;
-          this.#pendingStart = null;
-          p?.reject(withCallSite(error, p.site));
+          // start() fails once the thread is gone ('closed'), so that a retry can start at once.
+          if (this.#pendingStart) this.#pendingStart.error = error ?? undefined;
           break;
         }
         this.#state = 'ended';
@@ -229,7 +233,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const p = this.#pendingStart;
         this.#pendingStart = null;
         if (p) {
-          p.reject(withCallSite(new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started'), p.site));
+          const err = p.error ?? new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started');
+          p.reject(withCallSite(err, p.site));
           this.#state = 'stopped';
           this.#stopTimer();
           return;

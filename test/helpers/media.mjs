@@ -135,7 +135,7 @@ function service(name, spawnFn, { ready, respawn = false }) {
     const c = (child = spawnFn());
     c.on('exit', () => {
       if (respawn && c.ready && child === c && !stopped) {
-        setTimeout(() => { if (child === c && !stopped) up().catch(() => {}); }, 100).unref();
+        setImmediate(() => { if (child === c && !stopped) up().catch(() => {}); });
       }
     });
     await waitFor(async () => dead(c) || (await ready(c)), {

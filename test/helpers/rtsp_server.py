@@ -36,10 +36,11 @@ audio, audio_codec = audio_branch()
 launch = (
     '( videotestsrc is-live=true pattern=smpte '
     '! video/x-raw,width=320,height=240,framerate=25/1 '
-    # zerolatency: no B-frames/lookahead, like a camera. config-interval=-1 repeats SPS/PPS
-    # before every IDR so a client joining mid-stream can start decoding at the next keyframe.
+    # zerolatency: no B-frames/lookahead, like a camera. config-interval=1 resends SPS/PPS
+    # every second (= every IDR here) for clients joining mid-stream. Not -1: that inserts
+    # them after x264's SEI, which ffmpeg's parser splits into an extra packet with the same dts.
     '! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 '
-    '! rtph264pay name=pay0 pt=96 config-interval=-1 '
+    '! rtph264pay name=pay0 pt=96 config-interval=1 '
     'audiotestsrc is-live=true wave=sine freq=440 '
     '! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 '
     f'! {audio} )'
