@@ -272,9 +272,10 @@ export async function startUdpTs({ file }) {
   return { url: `udp://127.0.0.1:${port}`, port, stop: svc.stop, restart: svc.restart };
 }
 
-// ffmpeg's listen mode is single-client: it waits for one client, streams to it, and
-// exits when that client disconnects. With respawn (default) a new listener is started on
-// the same port right after (~0.1-0.3 s), so clients can (re)connect one after another.
+// ffmpeg's listen mode is single-client: it accepts one client, closes the listening socket
+// (a second concurrent client gets ECONNREFUSED), streams, and exits when the client leaves.
+// With respawn (default) a new listener is up on the same port ~0.15 s later, so clients
+// can (re)connect one after another; a client retrying sooner sees ECONNREFUSED.
 async function startListener(name, port, args, respawn) {
   const t0 = Date.now();
   const svc = service(name, () => launch('ffmpeg', args), {
