@@ -159,14 +159,14 @@ void Ingest::Pace(const AVPacket* pkt, AVRational tb) {
   }
 }
 
-void Ingest::Place(int track, AVPacket* pkt, AVRational tb) {
+void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
   const bool key = pkt->flags & AV_PKT_FLAG_KEY;
   if (!session_has_key_) {
     // Each connection starts at a keyframe of the key track; a decoder could not use what comes before.
     if (track != key_track_ || !key) return;
   }
   Timeline::Mapped m;
-  if (!timeline_->Map(track, pkt, tb, &m)) return;
+  if (!timeline_->Map(track, pkt, tb, wrap_bits, &m)) return;
   session_has_key_ = true;
   if (m.anchored) ring_->Anchor(m.dts, WallNowUs());
   if (m.gap_from != INT64_MIN) {
@@ -247,9 +247,9 @@ bool Ingest::Session(Failure* why) {
       AVStream* st = ic->streams[pkt->stream_index];
       if (opts_.read_rate > 0) Pace(pkt.get(), st->time_base);
       if (StreamEncoder* enc = tracks[track].encoder.get()) {
-        enc->Encode(pkt.get(), [&](AVPacket* out) { Place(track, out, enc->time_base()); });
+        enc->Encode(pkt.get(), [&](AVPacket* out) { Place(track, out, enc->time_base(), 64); });
       } else {
-        Place(track, pkt.get(), st->time_base);
+        Place(track, pkt.get(), st->time_base, st->pts_wrap_bits);
       }
       av_packet_unref(pkt.get());
     }
@@ -257,7 +257,7 @@ bool Ingest::Session(Failure* why) {
     if (!stop_) {
       for (size_t t = 0; t < tracks.size(); t++) {
         if (StreamEncoder* enc = tracks[t].encoder.get())
-          enc->Encode(nullptr, [&](AVPacket* out) { Place((int)t, out, enc->time_base()); });
+          enc->Encode(nullptr, [&](AVPacket* out) { Place((int)t, out, enc->time_base(), 64); });
       }
     }
   } catch (const Exception& e) {

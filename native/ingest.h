@@ -81,7 +81,7 @@ class Ingest {
   InputPtr Open();
   SourceInfo SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks);
   void Pace(const AVPacket* pkt, AVRational tb);
-  void Place(int track, AVPacket* pkt, AVRational tb);
+  void Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits);
   bool SleepFor(int64_t us);  // false when stopped meanwhile
 
   const SourceOptions opts_;

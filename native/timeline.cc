@@ -18,25 +18,45 @@ int64_t Timeline::Elapsed() const {
       .count();
 }
 
-bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, Mapped* out) {
+bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits, Mapped* out) {
   int64_t dur = pkt->duration > 0 ? av_rescale_q(pkt->duration, tb, kMicros) : est_dur_[track];
+  int64_t pkt_dts = pkt->dts, pkt_pts = pkt->pts;
+  if (wrap_bits > 0 && wrap_bits < 63) {
+    // Unwrap exactly (MPEG-TS: 33 bits) where libavformat did not: a backward jump of about the whole
+    // range is a wrap, not a discontinuity, and every track wraps by the same amount.
+    const int64_t range = int64_t(1) << wrap_bits;
+    const int64_t cur = pkt_dts != AV_NOPTS_VALUE ? pkt_dts : pkt_pts;
+    if (cur != AV_NOPTS_VALUE) {
+      if (last_raw_[track] != AV_NOPTS_VALUE && cur < last_raw_[track] - range / 2) wrap_add_[track] += range;
+      last_raw_[track] = cur;
+    }
+    if (pkt_dts != AV_NOPTS_VALUE) pkt_dts += wrap_add_[track];
+    if (pkt_pts != AV_NOPTS_VALUE) {
+      pkt_pts += wrap_add_[track];
+      if (pkt_dts != AV_NOPTS_VALUE && pkt_pts < pkt_dts - range / 2) pkt_pts += range;  // pts wrapped first
+    }
+  }
   int64_t raw_dts, raw_pts;
-  if (pkt->dts == AV_NOPTS_VALUE && pkt->pts == AV_NOPTS_VALUE) {
+  if (pkt_dts == AV_NOPTS_VALUE && pkt_pts == AV_NOPTS_VALUE) {
     // RTSP's first packets often carry no timestamp: place later ones after their predecessor.
     if (last_dts_[track] == INT64_MIN || !have_offset_) return false;
     raw_dts = raw_pts = last_dts_[track] + std::max<int64_t>(dur, 1) - offset_;
   } else {
-    raw_dts = av_rescale_q(pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts, tb, kMicros);
-    raw_pts = av_rescale_q(pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts, tb, kMicros);
+    raw_dts = av_rescale_q(pkt_dts != AV_NOPTS_VALUE ? pkt_dts : pkt_pts, tb, kMicros);
+    raw_pts = av_rescale_q(pkt_pts != AV_NOPTS_VALUE ? pkt_pts : pkt_dts, tb, kMicros);
   }
 
   out->anchored = false;
   out->gap_from = INT64_MIN;
   auto reanchor = [&] {
     const int64_t step = std::max<int64_t>(dur, 1);
-    const int64_t target = started_ ? newest_ + std::max(step, Elapsed()) : 0;
-    if (started_ && target - newest_ > kGapUs) out->gap_from = newest_;
-    offset_ = target - raw_dts;
+    if (!started_) {
+      offset_ = -raw_pts;  // the first packet is a keyframe: its presentation time is 0
+    } else {
+      const int64_t target = newest_ + std::max(step, Elapsed());
+      if (target - newest_ > kGapUs) out->gap_from = newest_;
+      offset_ = target - raw_dts;
+    }
     have_offset_ = true;
     started_ = true;
     out->anchored = true;
