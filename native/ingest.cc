@@ -106,6 +106,7 @@ InputPtr Ingest::Open() {
   deadline_us_ = 0;
   if (ret < 0) {
     if (stop_) Fail(code::kStopped, "Stopped while probing the source");
+    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out reading stream information from '" + opts_.url + "'", ret);
     Fail(code::kOpenInput, "Could not read stream information from '" + opts_.url + "'", ret);
   }
   return input;
