@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import path from 'node:path';
-import { Recorder, RecorderError } from '../dist/index.mjs';
+import { Recorder, RecorderError } from 'av-rewind';
 import { checkClip, freePort, makeMedia, startHls, startRtmp, tmpDir, waitFor } from './helpers/media.mjs';
 
 const faults = suite('faults');

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Recorder, RecorderError } from '../dist/index.mjs';
+import { Recorder, RecorderError } from 'av-rewind';
 import { checkClip, makeMedia, tmpDir } from './helpers/media.mjs';
 
 const files = suite('file sources');

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Recorder, RecorderError, syntheticSource } from '../dist/index.mjs';
+import { Recorder, RecorderError, syntheticSource } from 'av-rewind';
 import { checkClip, probe, tmpDir, waitFor } from './helpers/media.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

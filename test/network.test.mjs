@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { Recorder } from '../dist/index.mjs';
+import { Recorder } from 'av-rewind';
 import { checkClip, makeMedia, startHls, startRtmp, startRtsp, startTcpTs, startUdpTs, tmpDir, waitFor } from './helpers/media.mjs';
 
 const net = suite('network sources');

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Recorder, RecorderError, syntheticSource } from '../dist/index.mjs';
+import { Recorder, RecorderError, syntheticSource } from 'av-rewind';
 import { tmpDir } from './helpers/media.mjs';
 
 function throwsCode(fn, code, re) {

@@ -15,4 +15,4 @@ const run = (cmd) => {
 
 const addon = 'build/Release/av_rewind.node';
 if (mtime(addon) < Math.max(newest('native', /\.(cc|h)$/), mtime('binding.gyp'))) run('npm run build:native --silent');
-if (mtime('dist/index.mjs') < Math.max(newest('lib', /\.ts$/), mtime('tsup.config.ts'))) run('npm run build:ts --silent');
+if (mtime('dist/index.js') < Math.max(newest('lib', /\.ts$/), mtime('tsup.config.ts'))) run('npm run build:ts --silent');

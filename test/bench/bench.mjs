@@ -1,0 +1,208 @@
+// Benchmark: av-rewind next to the ffmpeg CLI doing the same job on the same input, in the same run.
+// Usage: npm run bench            (BENCH_SECONDS=60 npm run bench for a quick run)
+// Not part of `npm test` (test/run.mjs only picks up *.test.mjs). Progress goes to stderr, results to stdout.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+// Package self-reference (resolves through package.json "exports" to dist/), like the tests do.
+import { Recorder, versions } from 'av-rewind';
+import { tmpDir } from '../helpers/media.mjs'; // removed on exit
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 300);
+if (!(SECONDS > 0)) throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
+const RUNS = 3;
+// superfast: ~1/5 real time for 1080p30 on 2 cores, and its rate control holds 6 Mb/s (ultrafast overshoots).
+const MEDIA = { width: 1920, height: 1080, fps: 30, gopSeconds: 2, bitrate: '6M', preset: 'superfast' };
+
+const log = (...a) => console.error('[bench]', ...a);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const MB = 1024 * 1024;
+
+// ---------------------------------------------------------------- child processes (always with a timeout)
+
+const children = new Set();
+process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
+
+function run(cmd, args, { timeout = 120_000, onStdout } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(c);
+    let out = '', err = '';
+    c.stdout.setEncoding('utf8').on('data', (d) => { out += d; onStdout?.(d); });
+    c.stderr.setEncoding('utf8').on('data', (d) => { err = (err + d).slice(-4000); });
+    const timer = setTimeout(() => c.kill('SIGKILL'), timeout);
+    c.on('error', reject);
+    c.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(c);
+      const wall = (performance.now() - t0) / 1000;
+      if (signal) reject(new Error(`${cmd} killed (${signal}, timeout ${timeout} ms): ${args.join(' ')}`));
+      else if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${args.join(' ')}\n${err}`));
+      else resolve({ out, wall });
+    });
+  });
+}
+
+// CPU time of an ffmpeg run: bash's `times` prints the user/sys of its finished children on its 2nd line.
+async function ffmpegCpu(args, timeout) {
+  const { out, wall } = await run('bash', ['-c', '"$@" >/dev/null || exit; times', 'bash', 'ffmpeg', ...args], { timeout });
+  const secs = [...out.trim().split('\n')[1].matchAll(/(\d+)m([\d.]+)s/g)].map((m) => +m[1] * 60 + +m[2]);
+  if (secs.length !== 2) throw new Error(`cannot parse bash times output: ${out}`);
+  return { cpu: secs[0] + secs[1], wall };
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms); });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------- test media (cached across runs)
+
+async function benchMedia() {
+  const { width, height, fps, gopSeconds, bitrate, preset } = MEDIA;
+  const dir = path.join(os.tmpdir(), 'av-rewind-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `testsrc2-${width}x${height}p${fps}-${SECONDS}s-${bitrate}-gop${gopSeconds}s-${preset}.mp4`);
+  if (fs.existsSync(file)) { log(`using cached ${file}`); return file; }
+  const part = `${file}.part.mp4`; // renamed when complete, so an interrupted run never leaves a bad cache
+  const gop = String(fps * gopSeconds);
+  log(`encoding ${SECONDS} s of ${width}x${height}p${fps} at ${bitrate}b/s (${preset}) -> ${file}`);
+  let shown = 0;
+  const { wall } = await run('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', preset, '-pix_fmt', 'yuv420p',
+    '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '12M',
+    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2',
+    '-t', String(SECONDS), '-progress', 'pipe:1', part], {
+    timeout: 120_000 + SECONDS * 3000,
+    onStdout: (d) => {
+      const us = [...d.matchAll(/out_time_us=(\d+)/g)].pop()?.[1];
+      const pct = us ? Math.floor((us / 1e6 / SECONDS) * 10) * 10 : 0;
+      if (pct > shown) { shown = pct; log(`  encoded ${pct}%`); }
+    },
+  });
+  fs.renameSync(part, file);
+  log(`encoded in ${wall.toFixed(1)} s`);
+  return file;
+}
+
+// ---------------------------------------------------------------- measurements
+
+async function ingest(file) {
+  const rec = new Recorder({ source: file, bufferSeconds: SECONDS + 100, maxBufferBytes: 2 ** 31 - 1, statsInterval: 0 });
+  try {
+    const ended = new Promise((resolve, reject) => rec.once('end', ({ error }) => (error ? reject(error) : resolve())));
+    ended.catch(() => {}); // raced below; avoid an unhandled rejection if start() fails first
+    const rss0 = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage(); // counts every thread of the process, including the native ingest thread
+    const t0 = performance.now();
+    await withTimeout(rec.start(), 30_000, 'Recorder.start');
+    await withTimeout(ended, 60_000 + SECONDS * 1000, 'ingest to end');
+    const cpu = process.cpuUsage(cpu0);
+    const wall = (performance.now() - t0) / 1000;
+    await sleep(100); // let the allocator settle before reading RSS
+    const rss = process.memoryUsage().rss - rss0;
+    return { rec, cpu: (cpu.user + cpu.system) / 1e6, wall, rss, stats: rec.stats };
+  } catch (e) {
+    await rec.stop();
+    throw e;
+  }
+}
+
+// One save each, ours then ffmpeg's, RUNS times, outputs deleted in between (same dir, same disk).
+async function saves(rec, file, dir) {
+  const ours = [], theirs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = path.join(dir, 'ours.mp4');
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const t0 = performance.now();
+    const clip = await withTimeout(rec.saveLast(SECONDS, out), 120_000, 'saveLast');
+    const wall = (performance.now() - t0) / 1000;
+    h.disable();
+    ours.push({ wall, bytes: fs.statSync(out).size, duration: clip.duration, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 });
+    fs.rmSync(out);
+
+    const ref = path.join(dir, 'ffmpeg.mp4');
+    const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-c', 'copy', ref], { timeout: 120_000 });
+    theirs.push({ wall: r.wall, bytes: fs.statSync(ref).size });
+    fs.rmSync(ref);
+    log(`  save ${i + 1}/${RUNS}: ours ${wall.toFixed(3)} s, ffmpeg ${r.wall.toFixed(3)} s`);
+  }
+  return { ours, theirs };
+}
+
+// Event-loop delay of a loop doing nothing but the histogram's own timer, for `seconds`.
+async function idleLoopDelay(seconds) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await sleep(seconds * 1000);
+  h.disable();
+  return { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
+}
+
+// ---------------------------------------------------------------- main
+
+const file = await benchMedia();
+const outDir = tmpDir('av-rewind-bench-out-');
+for await (const _ of fs.createReadStream(file, { highWaterMark: 8 * MB })); // page cache warm for both sides
+const mediaMB = fs.statSync(file).size / MB;
+
+log('ingest: ffmpeg -c copy -f null -');
+const ff = await ffmpegCpu(['-nostdin', '-v', 'error', '-i', file, '-c', 'copy', '-f', 'null', '-'], 60_000 + SECONDS * 1000);
+log('ingest: Recorder at full speed');
+const ing = await ingest(file);
+let sv, idle;
+try {
+  log(`saves: saveLast(${SECONDS}) vs ffmpeg -c copy out.mp4, ${RUNS} runs each`);
+  sv = await saves(ing.rec, file, outDir);
+  idle = await idleLoopDelay(median(sv.ours.map((s) => s.wall)));
+} finally {
+  await ing.rec.stop();
+}
+
+// ---------------------------------------------------------------- report
+
+const perHour = (cpu) => (cpu / SECONDS) * 3600;
+const oursSave = median(sv.ours.map((s) => s.wall)), ffSave = median(sv.theirs.map((s) => s.wall));
+const oursBytes = sv.ours[0].bytes, ffBytes = sv.theirs[0].bytes;
+const worst = (k) => Math.max(...sv.ours.map((s) => s[k]));
+const f = (x, d = 2) => x.toFixed(d);
+const v = versions();
+const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}, FFmpeg ${v.ffmpeg} (libavformat ${v.libavformat}), ${os.platform()} ${os.release()}`;
+const input = `${SECONDS} s ${MEDIA.width}x${MEDIA.height}p${MEDIA.fps} H.264 ${MEDIA.bitrate}b/s (${MEDIA.gopSeconds} s GOP, ${MEDIA.preset}) + AAC, ${f(mediaMB, 1)} MiB mp4`;
+
+const rows = [
+  ['Ingest CPU, s per stream-hour', f(perHour(ing.cpu)), f(perHour(ff.cpu)), f(ing.cpu / ff.cpu)],
+  ['Ingest wall, s (speed ×realtime)', `${f(ing.wall)} (${f(SECONDS / ing.wall, 0)}×)`, `${f(ff.wall)} (${f(SECONDS / ff.wall, 0)}×)`, f(ing.wall / ff.wall)],
+  ['Buffered payload (stats.bytes), MiB', f(ing.stats.bytes / MB, 1), '', ''],
+  ['RSS increase / buffered bytes', `${f(ing.rss / MB, 1)} MiB → ${f(ing.rss / ing.stats.bytes)}`, '', ''],
+  ['stats.memory / buffered bytes', `${f(ing.stats.memory / MB, 1)} MiB → ${f(ing.stats.memory / ing.stats.bytes)}`, '', ''],
+  [`Save ${SECONDS} s to mp4, median of ${RUNS}, s`, f(oursSave, 3), f(ffSave, 3), f(oursSave / ffSave)],
+  ['Save throughput, MB/s (output bytes / wall)', f(oursBytes / 1e6 / oursSave, 0), f(ffBytes / 1e6 / ffSave, 0), f((oursBytes / oursSave) / (ffBytes / ffSave))],
+  ['Output file, MiB / duration s', `${f(oursBytes / MB, 1)} / ${f(sv.ours[0].duration)}`, `${f(ffBytes / MB, 1)} / -`, ''],
+  ['Event-loop delay during save, max / p99 ms', `${f(worst('maxMs'), 1)} / ${f(worst('p99Ms'), 1)}`, '', ''],
+  ['Event-loop delay, idle baseline, max / p99 ms', `${f(idle.maxMs, 1)} / ${f(idle.p99Ms, 1)}`, '', ''],
+];
+const head = ['Metric', 'av-rewind', 'ffmpeg CLI', 'ratio (ours/ffmpeg)'];
+
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+console.log(`\nMachine: ${machine}\nInput:   ${input}\n`);
+console.log(line(head));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+rows.forEach((r) => console.log(line(r)));
+console.log(`\nSave walls, s: ours ${sv.ours.map((s) => f(s.wall, 3)).join(' ')} | ffmpeg ${sv.theirs.map((s) => f(s.wall, 3)).join(' ')}`);
+console.log('Ratios are ours/ffmpeg (lower is better for us), except throughput: ours/ffmpeg speed (higher is better).');
+
+console.log(`\n**Benchmark** — ${input}.  \n${machine}.\n`);
+console.log(`| ${head.join(' | ')} |`);
+console.log(`|${head.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`);
+rows.forEach((r) => console.log(`| ${r.map((c) => c || '–').join(' | ')} |`));
