@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ -f build-asan/Debug/av_rewind.node ] || npm run build:asan
+node test/prepare.mjs
 log=$(mktemp -d)/asan
 export AV_REWIND_BINDING=build-asan/Debug/av_rewind.node
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
