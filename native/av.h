@@ -78,6 +78,7 @@ inline std::string AvErrorString(int err) {
 }
 
 inline ParamsPtr CopyParams(const AVCodecParameters* src) {
+  if (!src) return nullptr;
   ParamsPtr p(avcodec_parameters_alloc());
   if (p && avcodec_parameters_copy(p.get(), src) < 0) p.reset();
   return p;

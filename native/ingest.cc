@@ -263,6 +263,8 @@ bool Ingest::Session(Failure* why) {
     }
   } catch (const Exception& e) {
     *why = e.failure();
+  } catch (const std::exception& e) {  // e.g. bad_alloc: never let it terminate the process
+    *why = {code::kRead, std::string("Ingest failed: ") + e.what(), 0};
   }
   return session_buffered_;
 }

@@ -30,7 +30,7 @@ struct RingEntry {
 
 // A save's share of the ring: fresh references (av_packet_ref), so the ring may evict meanwhile.
 struct Snapshot {
-  std::vector<TrackParams> tracks;  // copies, from the session of the first packet
+  std::vector<TrackParams> tracks;  // copies, from the session of the first packet (par null: absent)
   std::vector<PacketPtr> packets;   // timestamps in µs, rebased so that the start is 0
   std::vector<int> track_of;        // track index of each packet
   int64_t start = 0;                // timeline µs of the first video keyframe (or first packet)
@@ -87,7 +87,7 @@ class PacketRing {
   std::deque<AnchorPoint> anchors_;
   std::deque<Gap> gaps_;
   int64_t bytes_ = 0;
-  int64_t newest_ = INT64_MIN;
+  int64_t newest_ = 0;
   int64_t total_packets_ = 0, total_bytes_ = 0, evicted_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "recorder.h"
 
+#include <algorithm>
+
 #include "js_convert.h"
 #include "remux.h"
 
@@ -21,6 +23,8 @@ bool Bool(const Napi::Object& o, const char* k, bool def) {
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
 }
 int64_t Micros(double seconds) { return (int64_t)(seconds * 1e6); }
+// Times arrive from JavaScript as doubles (µs); clamp so the conversion to int64 is always defined.
+int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
 
 // V8 sees the ring's memory: payload plus what each entry costs besides it.
 constexpr int64_t kEntryOverhead = sizeof(RingEntry) + sizeof(AVPacket) + 64;
@@ -36,9 +40,10 @@ struct SaveRequest {
 // The save runs on a worker thread; the ring outlives it through the shared_ptr.
 class SaveWorker : public Napi::AsyncWorker {
  public:
-  SaveWorker(Napi::Env env, std::shared_ptr<PacketRing> ring, SaveRequest req, std::function<void()> done)
-      : Napi::AsyncWorker(env, "av-rewind:save"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  SaveWorker(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, std::function<void()> done)
+      : Napi::AsyncWorker(recorder.Env(), "av-rewind:save"),
+        deferred_(Napi::Promise::Deferred::New(recorder.Env())),
+        recorder_(Napi::Persistent(recorder)),  // `done` touches the Recorder: keep it alive until then
         ring_(std::move(ring)),
         req_(std::move(req)),
         done_(std::move(done)) {}
@@ -49,13 +54,13 @@ class SaveWorker : public Napi::AsyncWorker {
       int64_t from, to;
       if (req_.last) {
         to = ring_->Newest();
-        from = to - (int64_t)req_.from;
+        from = to - ClampUs(req_.from);
       } else if (req_.wall) {
-        from = ring_->WallToTimeline((int64_t)req_.from);
-        to = ring_->WallToTimeline((int64_t)req_.to);
+        from = ring_->WallToTimeline(ClampUs(req_.from));
+        to = ring_->WallToTimeline(ClampUs(req_.to));
       } else {
-        from = (int64_t)req_.from;
-        to = (int64_t)req_.to;
+        from = ClampUs(req_.from);
+        to = ClampUs(req_.to);
       }
       snap_ = ring_->Select(from, to);
       req_.remux.cancel = req_.cancel.get();
@@ -108,6 +113,7 @@ class SaveWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference recorder_;
   std::shared_ptr<PacketRing> ring_;
   SaveRequest req_;
   std::function<void()> done_;
@@ -251,7 +257,7 @@ Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
   req.cancel = std::make_shared<std::atomic<bool>>(false);
   const uint32_t id = (uint32_t)Num(o, "id", 0);
   cancels_[id] = req.cancel;
-  auto* w = new SaveWorker(env, std::move(ring), std::move(req), [this, id] { cancels_.erase(id); });
+  auto* w = new SaveWorker(Value(), std::move(ring), std::move(req), [this, id] { cancels_.erase(id); });
   w->Queue();
   return w->Promise();
 }
@@ -261,7 +267,7 @@ Napi::Value Recorder::WaitFor(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   auto ring = RingOrThrow(env);
   auto d = Napi::Promise::Deferred::New(env);
-  int64_t to = (int64_t)Num(o, "to", 0);
+  int64_t to = ClampUs(Num(o, "to", 0));
   if (Str(o, "clock") == "wall") to = ring->WallToTimeline(to);
   const uint32_t id = (uint32_t)Num(o, "id", 0);
   if (ring->Newest() >= to) {

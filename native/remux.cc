@@ -53,8 +53,13 @@ RemuxResult Remux(const Snapshot& snap, const RemuxOptions& opts) {
   OutputPtr out(raw);
   out->interrupt_callback = {Interrupted, (void*)opts.cancel};
 
-  for (const TrackParams& t : snap.tracks) {
+  // Tracks the clip's first connection did not have get no stream in the file.
+  std::vector<int> stream_of(snap.tracks.size(), -1);
+  for (size_t i = 0; i < snap.tracks.size(); i++) {
+    const TrackParams& t = snap.tracks[i];
+    if (!t.par) continue;
     AVStream* st = avformat_new_stream(out.get(), nullptr);
+    stream_of[i] = st->index;
     if (!st) Fail(code::kWrite, "Out of memory");
     Check(avcodec_parameters_copy(st->codecpar, t.par.get()), code::kWrite, "Could not copy codec parameters");
     st->codecpar->codec_tag = 0;  // let the muxer pick the tag for its container
@@ -75,7 +80,8 @@ RemuxResult Remux(const Snapshot& snap, const RemuxOptions& opts) {
   PacketPtr pkt = MakePacket();
   for (size_t i = 0; i < snap.packets.size(); i++) {
     if (opts.cancel && opts.cancel->load()) Fail(code::kAborted, "The save was aborted");
-    const int track = snap.track_of[i];
+    const int track = stream_of[snap.track_of[i]];
+    if (track < 0) continue;
     AVStream* st = out->streams[track];
     // A fresh reference per write: the muxer takes ownership of what it is given.
     Check(av_packet_ref(pkt.get(), snap.packets[i].get()), code::kWrite, "Out of memory");
