@@ -38,6 +38,7 @@ try {
   });
   await new Promise((r) => setTimeout(r, recordFor * 1000));
 
+  rec.removeAllListeners('stats');
   await mkdir(args.out, { recursive: true });
   const file = path.join(args.out, `last-${seconds}s-${new Date().toISOString().replace(/[:.]/g, '-')}.mp4`);
   const t0 = performance.now();

@@ -1,6 +1,6 @@
 // Record a URL and save the last N seconds each time you press Enter (or send SIGUSR2).
 //
-//   npx tsx examples/save-last.ts rtsp://camera.local/stream 30
+//   node --import tsx examples/save-last.ts rtsp://camera.local/stream 30
 //   kill -USR2 <pid>          # from another shell or a motion detector
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { Recorder, RecorderError } from 'av-rewind';
 
 const [url, secondsArg = '30', outDir = 'clips'] = process.argv.slice(2);
 if (!url) {
-  console.error('usage: save-last.ts <url-or-file> [seconds=30] [out-dir=clips]');
+  console.error('usage: node --import tsx examples/save-last.ts <url-or-file> [seconds=30] [out-dir=clips]');
   process.exit(2);
 }
 const seconds = Number(secondsArg);

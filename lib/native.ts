@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RecorderError } from './errors.js';
 import type { RawSourceInfo, RawStats, RawSaveResult } from './types.js';
 
@@ -20,8 +21,9 @@ interface Binding {
 
 export type { RawSourceInfo };
 
-const require_ = createRequire(__filename);
-const root = path.join(__dirname, '..');
+// lib/native.ts and dist/index.* both sit one level below the package root (tsup shims import.meta.url in CJS).
+const require_ = createRequire(import.meta.url);
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function explain(err: Error): string {
   const msg = err.message;
