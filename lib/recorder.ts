@@ -53,6 +53,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #info: SourceInfo | null = null;
   #pendingStart: Pending | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #stopping: Promise<void> | null = null;
   #nextId = 1;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
 
@@ -109,19 +110,33 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.#info = null;
     return new Promise<SourceInfo>((resolve, reject) => {
       this.#pendingStart = { resolve, reject, site };
-      this.#native.start(this.#emitNative);
+      try {
+        this.#native.start(this.#emitNative);
+      } catch (err) {
+        this.#pendingStart = null;
+        this.#state = 'stopped';
+        reject(withCallSite(err, site));
+      }
     });
   }
 
   /** Stops ingest (within a second, even if the source hangs) and releases the buffer. */
-  async stop(): Promise<void> {
-    if (this.#state === 'idle' || this.#state === 'stopped') return;
-    const wasRunning = this.#state !== 'ended';
+  stop(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'stopped') return Promise.resolve();
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<void> {
+    const wasStarted = this.#state !== 'starting';
     this.#state = 'stopping';
-    await this.#native.stop();
-    this.#state = 'stopped';
-    this.#stopTimer();
-    if (!wasRunning) this.emit('close');
+    try {
+      await this.#native.stop();
+    } finally {
+      this.#state = 'stopped';
+      this.#stopping = null;
+      this.#stopTimer();
+    }
+    if (wasStarted) this.emit('close');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -196,6 +211,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   #onNative(event: string, payload: any): void {
+    // Events the thread sent before it saw stop() change nothing any more; 'closed' still settles.
+    if (this.#state === 'stopping' && event !== 'closed') return;
     switch (event) {
       case 'started': {
         this.#info = payload as SourceInfo;
@@ -239,10 +256,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
           this.#stopTimer();
           return;
         }
-        if (this.#state === 'stopping') {
-          this.#stopTimer();
-          this.emit('close');
-        }
+        // A run that ended by itself keeps its buffer (state 'ended') until stop().
         break;
       }
     }

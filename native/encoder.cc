@@ -1,5 +1,6 @@
 #include "encoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "errors.h"
@@ -10,10 +11,11 @@ bool StreamEncoder::NeedsEncoding(const AVCodecParameters* par) {
   if (par->codec_type == AVMEDIA_TYPE_VIDEO)
     return par->codec_id == AV_CODEC_ID_RAWVIDEO || par->codec_id == AV_CODEC_ID_WRAPPED_AVFRAME;
   if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
-    const AVCodecDescriptor* d = avcodec_descriptor_get(par->codec_id);
-    // PCM codec ids occupy the first block of audio ids.
-    return par->codec_id >= AV_CODEC_ID_FIRST_AUDIO && par->codec_id < AV_CODEC_ID_ADPCM_IMA_QT &&
-           d && (d->props & AV_CODEC_PROP_LOSSLESS);
+    // PCM (the first block of audio ids, G.711 included) and the telephony ADPCMs IP cameras send:
+    // mp4 cannot hold them, so they become AAC once.
+    return (par->codec_id >= AV_CODEC_ID_FIRST_AUDIO && par->codec_id < AV_CODEC_ID_ADPCM_IMA_QT) ||
+           par->codec_id == AV_CODEC_ID_ADPCM_G722 || par->codec_id == AV_CODEC_ID_ADPCM_G726 ||
+           par->codec_id == AV_CODEC_ID_ADPCM_G726LE;
   }
   return false;
 }
@@ -58,7 +60,7 @@ void StreamEncoder::OpenVideo(const AVStream* in, const EncoderOptions& opts) {
   c->sample_aspect_ratio = in->codecpar->sample_aspect_ratio;
   c->time_base = in->time_base;
   c->framerate = fps;
-  c->gop_size = std::max(1, (int)std::lround(av_q2d(fps) * opts.gop_seconds));
+  c->gop_size = (int)std::clamp(std::lround(av_q2d(fps) * opts.gop_seconds), 1L, 100000L);
   c->max_b_frames = 0;
   // Extradata in the header: mp4/mkv need it, and the mpegts muxer re-inserts it before keyframes.
   c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -106,11 +108,11 @@ void StreamEncoder::OpenAudio(const AVStream* in, const EncoderOptions& opts) {
   Check(avcodec_open2(c, codec, nullptr), code::kEncode, "Could not open the AAC encoder");
 
   SwrContext* swr = nullptr;
-  AVChannelLayout in_layout;
+  AVChannelLayout in_layout = {};  // av_channel_layout_copy uninits its target first
   if (dec_->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
     av_channel_layout_default(&in_layout, dec_->ch_layout.nb_channels);
   else
-    av_channel_layout_copy(&in_layout, &dec_->ch_layout);
+    Check(av_channel_layout_copy(&in_layout, &dec_->ch_layout), code::kEncode, "Bad channel layout");
   int ret = swr_alloc_set_opts2(&swr, &c->ch_layout, c->sample_fmt, c->sample_rate, &in_layout, dec_->sample_fmt,
                                 dec_->sample_rate, 0, nullptr);
   av_channel_layout_uninit(&in_layout);
@@ -151,6 +153,11 @@ void StreamEncoder::DrainFifo(bool final, const Sink& sink) {
 void StreamEncoder::OnDecoded(AVFrame* frame, const Sink& sink) {
   if (enc_->codec_type == AVMEDIA_TYPE_VIDEO) {
     AVFrame* f = frame;
+    if (frame->width != enc_->width || frame->height != enc_->height ||
+        (!sws_ && frame->format != enc_->pix_fmt)) {
+      // The encoder and converter were set up for the stream's first size: a change ends the connection.
+      Fail(code::kEncode, "The raw video changed size or pixel format mid-stream");
+    }
     if (sws_) {
       Check(av_frame_make_writable(converted_.get()), code::kEncode, "Out of memory");
       sws_scale(sws_.get(), frame->data, frame->linesize, 0, frame->height, converted_->data, converted_->linesize);

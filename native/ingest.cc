@@ -85,6 +85,14 @@ InputPtr Ingest::Open() {
   AVFormatContext* ic = avformat_alloc_context();
   if (!ic) Fail(code::kOpenInput, "Out of memory");
   ic->interrupt_callback = {InterruptCb, this};
+  if (fmt && fmt->priv_class) {
+    // Device reads (v4l2, alsa…) block without asking the interrupt callback; non-blocking mode makes
+    // them return EAGAIN instead, so stop() and the stall timeout still work.
+    const AVClassCategory cat = fmt->priv_class->category;
+    if (cat == AV_CLASS_CATEGORY_DEVICE_VIDEO_INPUT || cat == AV_CLASS_CATEGORY_DEVICE_AUDIO_INPUT ||
+        cat == AV_CLASS_CATEGORY_DEVICE_INPUT)
+      ic->flags |= AVFMT_FLAG_NONBLOCK;
+  }
   Dict o;
   for (const auto& kv : opts_.input_options) o.Set(kv.first, kv.second);
   deadline_us_ = av_gettime_relative() + opts_.open_timeout_us;
@@ -221,14 +229,20 @@ bool Ingest::Session(Failure* why) {
     std::vector<int> track_of(ic->nb_streams, -1);
     for (size_t t = 0; t < tracks.size(); t++)
       if (tracks[t].input >= 0) track_of[tracks[t].input] = (int)t;
+    int64_t last_data = av_gettime_relative();
+    // A source that sends data but never a usable keyframe would leave start() waiting forever.
+    const int64_t first_key_deadline = last_data + opts_.open_timeout_us;
     for (;;) {
-      deadline_us_ = av_gettime_relative() + opts_.stall_timeout_us;
+      deadline_us_ = last_data + opts_.stall_timeout_us;
       int ret = av_read_frame(ic.get(), pkt.get());
       deadline_us_ = 0;
       if (stop_) break;
-      if (ret == AVERROR(EAGAIN)) {  // some devices: nothing yet
-        SleepFor(5000);
-        continue;
+      if (ret == AVERROR(EAGAIN)) {  // non-blocking devices: nothing yet
+        if (av_gettime_relative() - last_data > opts_.stall_timeout_us) ret = AVERROR_EXIT;
+        else {
+          SleepFor(5000);
+          continue;
+        }
       }
       if (ret == AVERROR_EXIT) {
         *why = {code::kTimeout, "No data from the source for " + std::to_string(opts_.stall_timeout_us / 1000000) + " s", ret};
@@ -240,6 +254,13 @@ bool Ingest::Session(Failure* why) {
         break;
       }
       bytes_read_ += pkt->size;
+      last_data = av_gettime_relative();
+      if (!session_buffered_ && last_data > first_key_deadline) {
+        av_packet_unref(pkt.get());
+        *why = {code::kTimeout, "No usable keyframe from the source within " +
+                                    std::to_string(opts_.open_timeout_us / 1000000) + " s", 0};
+        break;
+      }
       const int track = pkt->stream_index < (int)track_of.size() ? track_of[pkt->stream_index] : -1;
       if (track < 0) {
         av_packet_unref(pkt.get());

@@ -70,6 +70,15 @@ void PacketRing::EvictLocked() {
     }
     keys_.pop_front();
   }
+  // A single GOP over the caps (intra-refresh streams, one IDR per connection) cannot be trimmed
+  // from the front: drop it rather than grow without bound, and start again at the next keyframe.
+  if (keys_.size() == 1 && (bytes_ > max_bytes_ || newest_ - entries_.front().pts > 2 * max_us_)) {
+    evicted_ += entries_.size();
+    front_seq_ += entries_.size();
+    entries_.clear();
+    keys_.clear();
+    bytes_ = 0;
+  }
   if (entries_.empty()) return;
   const int64_t oldest = entries_.front().pts;
   while (anchors_.size() >= 2 && anchors_[1].t <= oldest) anchors_.pop_front();
@@ -183,6 +192,7 @@ Snapshot PacketRing::Select(int64_t from, int64_t to) {
     } else if (e.pts < base || e.pts >= to) {
       continue;  // audio is trimmed to the video start
     }
+    if (!snap.tracks[e.track].par) continue;  // a track the clip's first connection lacked: not in the file
     if (!Compatible(first.session, e.session, e.track)) break;  // a reconnect changed the codec
     PacketPtr ref = MakePacket();
     if (!ref || av_packet_ref(ref.get(), e.pkt.get()) < 0) Fail(code::kWrite, "Out of memory");
@@ -195,6 +205,8 @@ Snapshot PacketRing::Select(int64_t from, int64_t to) {
   }
   for (const Gap& g : gaps_)
     if (g.from >= base && g.to <= snap.end) snap.gaps++;
+  snap.start_wall = WallLocked(snap.start);
+  snap.end_wall = WallLocked(snap.end);
   return snap;
 }
 

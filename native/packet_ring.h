@@ -38,6 +38,7 @@ struct Snapshot {
   int64_t requested_from = 0;
   int64_t requested_to = 0;
   int gaps = 0;                     // gaps (reconnects, discontinuities) inside the range
+  int64_t start_wall = 0, end_wall = 0;  // µs since the epoch, read under the same lock
 };
 
 struct RingStats {

@@ -22,9 +22,19 @@ bool Bool(const Napi::Object& o, const char* k, bool def) {
   Napi::Value v = o.Get(k);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
 }
-int64_t Micros(double seconds) { return (int64_t)(seconds * 1e6); }
-// Times arrive from JavaScript as doubles (µs); clamp so the conversion to int64 is always defined.
+// Times arrive from JavaScript as doubles; clamp so the conversion to int64 is always defined.
 int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
+int64_t Micros(double seconds) { return ClampUs(seconds * 1e6); }
+
+// Frees a buffer (up to maxBufferBytes of packets) on a worker thread instead of the event loop.
+class ReleaseWorker : public Napi::AsyncWorker {
+ public:
+  ReleaseWorker(Napi::Env env, std::shared_ptr<PacketRing> ring) : Napi::AsyncWorker(env, "av-rewind:release"), ring_(std::move(ring)) {}
+  void Execute() override { ring_.reset(); }
+
+ private:
+  std::shared_ptr<PacketRing> ring_;
+};
 
 // V8 sees the ring's memory: payload plus what each entry costs besides it.
 constexpr int64_t kEntryOverhead = sizeof(RingEntry) + sizeof(AVPacket) + 64;
@@ -65,8 +75,8 @@ class SaveWorker : public Napi::AsyncWorker {
       snap_ = ring_->Select(from, to);
       req_.remux.cancel = req_.cancel.get();
       result_ = Remux(snap_, req_.remux);
-      start_wall_ = ring_->TimelineToWall(snap_.start);
-      end_wall_ = ring_->TimelineToWall(snap_.start + result_.duration);
+      start_wall_ = snap_.start_wall;
+      end_wall_ = snap_.start_wall + result_.duration;
     } catch (const Exception& e) {
       failure_ = e.failure();
     } catch (const std::exception& e) {
@@ -153,9 +163,10 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
   opts_.open_timeout_us = Micros(Num(o, "openTimeout", 15));
   opts_.stall_timeout_us = Micros(Num(o, "stallTimeout", 10));
   opts_.reconnect = Bool(o, "reconnect", true);
-  opts_.reconnect_delay_us = Micros(Num(o, "reconnectDelay", 1));
-  opts_.reconnect_max_delay_us = Micros(Num(o, "reconnectMaxDelay", 30));
-  opts_.max_attempts = (int)Num(o, "reconnectMaxAttempts", -1);
+  // At least 10 ms between attempts: a zero delay would spin and flood the event queue.
+  opts_.reconnect_delay_us = std::max<int64_t>(10'000, Micros(Num(o, "reconnectDelay", 1)));
+  opts_.reconnect_max_delay_us = std::max(opts_.reconnect_delay_us, Micros(Num(o, "reconnectMaxDelay", 30)));
+  opts_.max_attempts = (int)std::clamp(Num(o, "reconnectMaxAttempts", -1), -1.0, 1e9);
   Napi::Value enc = o.Get("encoder");
   if (enc.IsObject()) {
     Napi::Object e = enc.As<Napi::Object>();
@@ -214,8 +225,10 @@ void Recorder::ReportMemory(Napi::Env env) {
 
 Napi::Value Recorder::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (running_ || ring_) throw MakeError(env, {code::kAlreadyStarted, "The recorder was already started"});
+  if (running_) throw MakeError(env, {code::kAlreadyStarted, "The recorder was already started"});
   if (!info[0].IsFunction()) throw MakeError(env, {code::kInvalidArg, "start(emit) expects a function"});
+  ReleaseRing(env);  // a buffer left by a run that ended: the new run starts empty
+  started_run_ = false;
   ring_ = std::make_shared<PacketRing>(buffer_us_, max_bytes_);
   ingest_ = std::make_unique<Ingest>(opts_, ring_, this);
   running_ = true;
@@ -223,7 +236,15 @@ Napi::Value Recorder::Start(const Napi::CallbackInfo& info) {
   // (and this object) alive, as a running recorder should; a stopped one can be collected.
   tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "av-rewind:events", 0, 1);
   napi_add_env_cleanup_hook(env, &Recorder::AtTeardown, this);
-  ingest_->Start();
+  try {
+    ingest_->Start();
+  } catch (const std::exception& e) {  // no thread: undo the run
+    napi_remove_env_cleanup_hook(env, &Recorder::AtTeardown, this);
+    tsfn_.Release();
+    running_ = false;
+    ring_.reset();
+    throw MakeError(env, {code::kOpenInput, std::string("Could not start the ingest thread: ") + e.what()});
+  }
   return env.Undefined();
 }
 
@@ -232,8 +253,7 @@ Napi::Value Recorder::Stop(const Napi::CallbackInfo& info) {
   auto d = Napi::Promise::Deferred::New(env);
   if (!running_) {
     // Ended by itself or never started: stopping releases the buffer.
-    ring_.reset();
-    ReportMemory(env);
+    ReleaseRing(env);
     d.Resolve(env.Undefined());
     return d.Promise();
   }
@@ -349,8 +369,16 @@ void Recorder::SettleWaiters(const std::vector<uint32_t>& ids, const Failure* wh
   }
 }
 
+void Recorder::ReleaseRing(Napi::Env env) {
+  if (!ring_) return;
+  (new ReleaseWorker(env, std::move(ring_)))->Queue();
+  ring_.reset();
+  ReportMemory(env);
+}
+
 void Recorder::OnStarted(const SourceInfo& info) {
   Post([this, info](Napi::Env env, Napi::Function emit) {
+    started_run_ = true;
     emit.Call({Napi::String::New(env, "started"), SourceInfoToJs(env, info)});
   });
 }
@@ -398,7 +426,6 @@ void Recorder::OnNewest(int64_t newest_us) {
 
 void Recorder::OnEnd(const Failure& why, bool started) {
   Post([this, why, started](Napi::Env env, Napi::Function emit) {
-    ended_ = true;
     end_reason_ = why;
     Napi::Object o = Napi::Object::New(env);
     o.Set("started", started);
@@ -411,27 +438,28 @@ void Recorder::OnClosed() {
   Post([this](Napi::Env env, Napi::Function emit) {
     ingest_->Join();  // the thread has made its last call; this returns at once
     running_ = false;
-    // Post-roll waits can no longer be met.
-    std::vector<uint32_t> ids;
+    // Post-roll waits: met if the last packets reached them, otherwise they never will be.
+    const int64_t newest = ring_ ? ring_->Newest() : INT64_MIN;
+    std::vector<uint32_t> met, unmet;
     {
       std::lock_guard<std::mutex> lock(waiters_mu_);
-      for (auto& w : waiters_) ids.push_back(w.second);
+      for (auto& w : waiters_) (w.first <= newest ? met : unmet).push_back(w.second);
       waiters_.clear();
       earliest_waiter_ = INT64_MAX;
     }
     const bool stopping = !stop_waiters_.empty();
     Failure f = stopping ? Failure{code::kStopped, "The recorder stopped before the buffer reached the requested end"}
                          : Failure{code::kSourceEnded, "The source ended before the buffer reached the requested end"};
-    SettleWaiters(ids, &f);
-    if (stopping) {
-      ring_.reset();  // stop() releases the buffer; running saves keep their own references
-      ReportMemory(env);
-    }
-    emit.Call({Napi::String::New(env, "closed")});
+    SettleWaiters(met, nullptr);
+    SettleWaiters(unmet, &f);
+    // stop() releases the buffer (running saves keep their own references); so does a run that never started.
+    if (stopping || !started_run_) ReleaseRing(env);
     for (auto& d : stop_waiters_) d.Resolve(env.Undefined());
     stop_waiters_.clear();
     napi_remove_env_cleanup_hook(env, &Recorder::AtTeardown, this);
     tsfn_.Release();
+    // Last: a listener that throws must not leave the bookkeeping above undone.
+    emit.Call({Napi::String::New(env, "closed")});
   });
 }
 

@@ -40,6 +40,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   void Post(Build build);  // runs build on the main thread
   void SettleWaiters(const std::vector<uint32_t>& ids, const Failure* why);
   void ReportMemory(Napi::Env env);
+  void ReleaseRing(Napi::Env env);
   static void AtTeardown(void* self);
   std::shared_ptr<PacketRing> RingOrThrow(Napi::Env env);
 
@@ -58,7 +59,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   std::atomic<int64_t> earliest_waiter_{INT64_MAX};
   std::map<uint32_t, Napi::Promise::Deferred> wait_promises_;  // main thread
   std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> cancels_;  // main thread
-  bool ended_ = false;
+  bool started_run_ = false;  // the current run buffered its first packet
   Failure end_reason_;
 };
 

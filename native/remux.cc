@@ -41,6 +41,11 @@ std::string TempPathFor(const std::string& path) {
 }  // namespace
 
 RemuxResult Remux(const Snapshot& snap, const RemuxOptions& opts) {
+  // An interrupted libav call returns AVERROR_EXIT: that is the user's cancel, not a write failure.
+  auto check = [&](int ret, const std::string& what) {
+    if (ret == AVERROR_EXIT && opts.cancel && opts.cancel->load()) Fail(code::kAborted, "The save was aborted");
+    return Check(ret, code::kWrite, what);
+  };
   const AVOutputFormat* ofmt =
       av_guess_format(opts.format.empty() ? nullptr : opts.format.c_str(), opts.path.c_str(), nullptr);
   if (!ofmt) Fail(code::kInvalidArg, "No muxer for '" + opts.path + "'");
@@ -59,21 +64,20 @@ RemuxResult Remux(const Snapshot& snap, const RemuxOptions& opts) {
     const TrackParams& t = snap.tracks[i];
     if (!t.par) continue;
     AVStream* st = avformat_new_stream(out.get(), nullptr);
-    stream_of[i] = st->index;
     if (!st) Fail(code::kWrite, "Out of memory");
+    stream_of[i] = st->index;
     Check(avcodec_parameters_copy(st->codecpar, t.par.get()), code::kWrite, "Could not copy codec parameters");
     st->codecpar->codec_tag = 0;  // let the muxer pick the tag for its container
     st->time_base = t.type == AVMEDIA_TYPE_AUDIO && t.par->sample_rate ? AVRational{1, t.par->sample_rate}
                                                                          : AVRational{1, 90000};
   }
   if (!(ofmt->flags & AVFMT_NOFILE)) {
-    Check(avio_open2(&out->pb, tmp.path.c_str(), AVIO_FLAG_WRITE, &out->interrupt_callback, nullptr), code::kWrite,
+    check(avio_open2(&out->pb, tmp.path.c_str(), AVIO_FLAG_WRITE, &out->interrupt_callback, nullptr),
           "Could not open '" + opts.path + "' for writing");
   }
   Dict mux_opts;
   if (opts.faststart) mux_opts.Set("movflags", "+faststart");
-  Check(avformat_write_header(out.get(), mux_opts.Addr()), code::kWrite,
-        std::string("Could not write the ") + ofmt->name + " header");
+  check(avformat_write_header(out.get(), mux_opts.Addr()), std::string("Could not write the ") + ofmt->name + " header");
 
   RemuxResult r;
   r.format = ofmt->name;
@@ -92,11 +96,10 @@ RemuxResult Remux(const Snapshot& snap, const RemuxOptions& opts) {
     r.duration = std::max(r.duration, end);
     int ret = av_interleaved_write_frame(out.get(), pkt.get());
     av_packet_unref(pkt.get());
-    if (ret == AVERROR_EXIT) Fail(code::kAborted, "The save was aborted");
-    Check(ret, code::kWrite, "Could not write to '" + opts.path + "'");
+    check(ret, "Could not write to '" + opts.path + "'");
     r.packets++;
   }
-  Check(av_write_trailer(out.get()), code::kWrite, "Could not finish '" + opts.path + "'");
+  check(av_write_trailer(out.get()), "Could not finish '" + opts.path + "'");
   if (out->pb && !(ofmt->flags & AVFMT_NOFILE)) {
     Check(avio_closep(&out->pb), code::kWrite, "Could not close '" + opts.path + "'");
   }

@@ -82,4 +82,39 @@ files('an MPEG-TS whose timestamps wrap at 2^33 stays on one continuous timeline
     await rec.stop();
   }
 });
+files("stop() from an 'end' listener: one 'close', and a restart begins with an empty buffer", async () => {
+  const rec = new Recorder({ source: bframes, statsInterval: 0 });
+  let closes = 0;
+  rec.on('close', () => closes++);
+  const stopped = new Promise((resolve) => rec.once('end', () => resolve(Promise.all([rec.stop(), rec.stop()]))));
+  await rec.start();
+  await stopped;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(closes, 1);
+  assert.is(rec.state, 'stopped');
+  const end = ended(rec);
+  await rec.start();
+  await end;
+  assert.ok(Math.abs(rec.stats.bufferedSeconds - 20) < 0.1, `buffered ${rec.stats.bufferedSeconds}`);
+  await rec.stop();
+  assert.is(closes, 2);
+});
+
+files('a stream with a single keyframe cannot grow past maxBufferBytes', async () => {
+  const oneGop = await makeMedia({ out: path.join(dir, 'one-gop.mp4'), seconds: 20, gopSeconds: 1000, audio: false, bitrate: '800k' });
+  const cap = 300_000;
+  const rec = new Recorder({ source: oneGop, maxBufferBytes: cap, statsInterval: 0 });
+  let most = 0;
+  const end = ended(rec);
+  await rec.start();
+  while (rec.state === 'recording') {
+    most = Math.max(most, rec.stats.bytes);
+    await new Promise((r) => setImmediate(r));
+  }
+  await end;
+  const s = rec.stats;
+  assert.ok(s.bytes <= cap && most <= cap, `held ${s.bytes} (at most ${most}) bytes over a ${cap} cap`);
+  assert.ok(s.evictedPackets > 0);
+  await rec.stop();
+});
 files.run();

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder, RecorderError, syntheticSource } from 'av-rewind';
-import { tmpDir } from './helpers/media.mjs';
+import { makeMedia, tmpDir } from './helpers/media.mjs';
 
 function throwsCode(fn, code, re) {
   try {
@@ -87,6 +87,18 @@ test('an unreadable source rejects start() with libav\'s error', async () => {
   assert.match(err.avMessage, /No such file/);
   assert.match(err.stack.split('\n')[1], /options\.test\.mjs/);
   assert.is(rec.state, 'stopped');
+  await rec.stop();
+});
+
+test('a recorder whose start() failed can start again', async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'later.mp4');
+  const rec = new Recorder({ source: file, statsInterval: 0 });
+  await rejectsCode(rec.start(), 'ERR_OPEN_INPUT');
+  await rejectsCode(rec.start(), 'ERR_OPEN_INPUT');
+  await makeMedia({ out: file, seconds: 2 });
+  const info = await rec.start();
+  assert.is(info.streams.length, 2);
   await rec.stop();
 });
 
