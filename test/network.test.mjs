@@ -33,54 +33,41 @@ async function recordAndSave(url, name, { seconds = 4, inputOptions, audio = tru
   }
 }
 
-net('HLS over HTTP (a live playlist written by ffmpeg)', async () => {
-  const srv = await startHls({ file: media });
+// Runs fn against a server that is stopped afterwards, whatever happens.
+async function withServer(start, fn) {
+  const srv = await start();
   try {
+    return await fn(srv);
+  } finally {
+    await srv.stop();
+  }
+}
+
+net('HLS over HTTP (a live playlist written by ffmpeg)', () =>
+  withServer(() => startHls({ file: media }), async (srv) => {
     const { info } = await recordAndSave(srv.url, 'hls');
     assert.is(info.format, 'hls');
-  } finally {
-    await srv.stop();
-  }
-});
+  }));
 
-net('MPEG-TS over UDP', async () => {
-  const srv = await startUdpTs({ file: media });
-  try {
+net('MPEG-TS over UDP', () =>
+  withServer(() => startUdpTs({ file: media }), async (srv) => {
     const { info } = await recordAndSave(srv.url, 'udp');
     assert.is(info.format, 'mpegts');
-  } finally {
-    await srv.stop();
-  }
-});
+  }));
 
-net('MPEG-TS over TCP', async () => {
-  const srv = await startTcpTs({ file: media });
-  try {
-    await recordAndSave(srv.url, 'tcp');
-  } finally {
-    await srv.stop();
-  }
-});
+net('MPEG-TS over TCP', () => withServer(() => startTcpTs({ file: media }), (srv) => recordAndSave(srv.url, 'tcp')));
 
-net('RTMP (ffmpeg -listen 1)', async () => {
-  const srv = await startRtmp({ file: media });
-  try {
+net('RTMP (ffmpeg -listen 1)', () =>
+  withServer(() => startRtmp({ file: media }), async (srv) => {
     const { info } = await recordAndSave(srv.url, 'rtmp');
     assert.is(info.format, 'flv');
-  } finally {
-    await srv.stop();
-  }
-});
+  }));
 
 for (const transport of ['tcp', 'udp']) {
-  net(`RTSP over ${transport.toUpperCase()} from GStreamer's rtsp-server (first packets carry no timestamps)`, async () => {
-    const srv = await startRtsp({ transport });
-    try {
+  net(`RTSP over ${transport.toUpperCase()} from GStreamer's rtsp-server (first packets carry no timestamps)`, () =>
+    withServer(() => startRtsp({ transport }), async (srv) => {
       const { info } = await recordAndSave(srv.url, `rtsp-${transport}`, { inputOptions: { rtsp_transport: transport } });
       assert.is(info.format, 'rtsp');
-    } finally {
-      await srv.stop();
-    }
-  });
+    }));
 }
 net.run();
