@@ -35,6 +35,13 @@ export interface RecorderEvents {
   close: [];
 }
 
+/**
+ * How long stop() waits for the ingest thread. Every libav call it makes is interruptible except a few
+ * that libav itself cannot cut short (DNS lookups, some filters and devices): past this, stop() resolves
+ * and the thread finishes, and frees the buffer, on its own as soon as that call returns.
+ */
+const STOP_GRACE_MS = 900;
+
 type Pending = {
   resolve: (info: SourceInfo) => void;
   reject: (err: unknown) => void;
@@ -115,6 +122,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       } catch (err) {
         this.#pendingStart = null;
         this.#state = 'stopped';
+        if (err instanceof RecorderError && err.code === 'ERR_ALREADY_STARTED')
+          err.message = 'The previous run is still shutting down (its source is stuck in a call libav cannot interrupt); try again shortly';
         reject(withCallSite(err, site));
       }
     });
@@ -129,9 +138,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   async #stop(): Promise<void> {
     const wasStarted = this.#state !== 'starting';
     this.#state = 'stopping';
+    let grace: NodeJS.Timeout | undefined;
     try {
-      await this.#native.stop();
+      await Promise.race([
+        this.#native.stop(),
+        new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
+      ]);
     } finally {
+      clearTimeout(grace);
       this.#state = 'stopped';
       this.#stopping = null;
       this.#stopTimer();
@@ -212,7 +226,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   #onNative(event: string, payload: any): void {
     // Events the thread sent before it saw stop() change nothing any more; 'closed' still settles.
-    if (this.#state === 'stopping' && event !== 'closed') return;
+    if ((this.#state === 'stopping' || this.#state === 'stopped') && event !== 'closed') return;
     switch (event) {
       case 'started': {
         this.#info = payload as SourceInfo;

@@ -46,6 +46,26 @@ faults('stop() returns within a second while the source hangs during open', asyn
   }
 });
 
+faults('stop() returns within a second even while libav is stuck in a call it cannot interrupt', async () => {
+  // The realtime filter sleeps inside av_read_frame without asking the interrupt callback: after 30
+  // frames the timestamps jump 6 s ahead, so the read blocks for 6 s.
+  const graph = "testsrc2=size=64x64:rate=25,setpts='PTS+gte(N\\,30)*6/TB',realtime=limit=100";
+  const rec = new Recorder({ source: graph, format: 'lavfi', statsInterval: 0 });
+  await rec.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = performance.now();
+  await rec.stop();
+  const took = performance.now() - t0;
+  assert.ok(took < 1000, `stop() took ${took} ms`);
+  assert.is(rec.state, 'stopped');
+  const err = await rec.start().catch((e) => e);
+  assert.is(err.code, 'ERR_ALREADY_STARTED');
+  assert.match(err.message, /still shutting down/);
+  // Once the call returns, the thread finishes by itself and the recorder can start again.
+  await waitFor(async () => (await rec.start().then(() => true, () => false)), { timeout: 15_000, interval: 250 });
+  await rec.stop();
+});
+
 faults('openTimeout bounds a source that never answers', async () => {
   const hung = await hungServer();
   try {
