@@ -29,7 +29,6 @@ class StreamEncoder {
   void Encode(const AVPacket* in, const Sink& sink);
   const AVCodecParameters* params() const { return par_.get(); }
   AVRational time_base() const { return enc_->time_base; }
-  const char* codec_name() const { return enc_->codec->name; }
 
  private:
   StreamEncoder() = default;

@@ -116,19 +116,9 @@ int64_t PacketRing::WallToTimeline(int64_t wall_us) const {
   return TimelineLocked(wall_us);
 }
 
-int64_t PacketRing::TimelineToWall(int64_t t) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WallLocked(t);
-}
-
 int64_t PacketRing::Newest() const {
   std::lock_guard<std::mutex> lock(mu_);
   return newest_;
-}
-
-bool PacketRing::Empty() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return entries_.empty();
 }
 
 std::vector<Gap> PacketRing::Gaps() const {

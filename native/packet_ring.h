@@ -67,11 +67,9 @@ class PacketRing {
   // from/to on the timeline (µs). Starts at the latest key-track keyframe at or before `from`.
   Snapshot Select(int64_t from, int64_t to);
   int64_t Newest() const;
-  bool Empty() const;
   RingStats Stats() const;
   std::vector<Gap> Gaps() const;
   int64_t WallToTimeline(int64_t wall_us) const;
-  int64_t TimelineToWall(int64_t t) const;
 
  private:
   struct AnchorPoint { int64_t t, wall; };
