@@ -7,13 +7,17 @@
       "target_name": "av_rewind",
       "sources": [
         "native/addon.cc",
+        "native/clip.cc",
         "native/encoder.cc",
         "native/ingest.cc",
         "native/js_convert.cc",
+        "native/muxer.cc",
         "native/packet_ring.cc",
         "native/recorder.cc",
-        "native/remux.cc",
-        "native/timeline.cc"
+        "native/saves.cc",
+        "native/subscription.cc",
+        "native/timeline.cc",
+        "native/wall_clock.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

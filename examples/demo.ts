@@ -46,7 +46,10 @@ try {
   const ms = performance.now() - t0;
   console.log(`\nsaved the last ${clip.requested} s in ${ms.toFixed(0)} ms:`);
   console.log(`  ${clip.path}`);
-  console.log(`  ${clip.duration.toFixed(2)} s from ${clip.start.toISOString()} to ${clip.end.toISOString()}`);
+  const span = clip.start && clip.end
+    ? `${clip.start.toISOString()} to ${clip.end.toISOString()}`
+    : `${clip.timeline.start.toFixed(2)} s to ${clip.timeline.end.toFixed(2)} s of the recording (a file has no wall clock)`;
+  console.log(`  ${clip.duration.toFixed(2)} s from ${span}`);
   console.log(`  ${(clip.bytes / 1e6).toFixed(2)} MB, ${clip.packets} packets, ${clip.streams.map((s) => s.codec).join(' + ')}, no re-encoding`);
 } catch (err) {
   if (err instanceof RecorderError) console.error(`\n${err.code}: ${err.message}`);

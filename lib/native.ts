@@ -8,7 +8,6 @@ export interface NativeRecorder {
   start(emit: (event: string, payload?: unknown) => void): void;
   stop(): Promise<void>;
   save(req: Record<string, unknown>): Promise<RawSaveResult>;
-  waitFor(req: { to: number; clock: 'wall' | 'timeline'; id: number }): Promise<void>;
   cancel(id: number): void;
   stats(): RawStats;
 }
@@ -17,6 +16,8 @@ interface Binding {
   NativeRecorder: new (options: Record<string, unknown>) => NativeRecorder;
   setErrorClass(cls: typeof RecorderError): void;
   versions(): { libavformat: string; libavcodec: string; libavutil: string; ffmpeg: string; libx264: boolean };
+  /** Tests only: the wall-clock estimator run over (timeline µs, arrival µs) samples. */
+  simulateWallClock(t: Float64Array, arrival: Float64Array): Float64Array;
 }
 
 export type { RawSourceInfo };

@@ -1,5 +1,7 @@
 // Option checks: every value is validated here, before any native work, with a message that names the
 // option, what was expected and what was received.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { RecorderError } from './errors.js';
 
 export interface ReconnectOptions {
@@ -130,9 +132,19 @@ const RECORDER_KEYS = [
 const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
 const ENCODER_KEYS = ['videoCodec', 'preset', 'gopSeconds', 'videoBitrate', 'audioBitrate'] as const;
 
-/** A source counts as a local file when it names no protocol and no device format. */
+/**
+ * A source counts as a local file when it names no device format and either names no protocol or is an
+ * existing file (`cam-12:00:00.mp4` looks like protocol "cam-12" to libavformat, but is a file here).
+ */
 export function isLocalFile(source: string, format?: string): boolean {
-  return !format && (!/^[a-z][a-z0-9+.-]*:/i.test(source) || source.startsWith('file:'));
+  if (format) return false;
+  if (source.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:/i.test(source)) return true;
+  return !source.includes('://') && existsSync(source);
+}
+
+/** A path as a file: URL for libavformat, so that no ':' in it is read as a protocol. */
+function fileUrl(source: string): string {
+  return source.startsWith('file:') ? source : `file:${path.resolve(source)}`;
 }
 
 export interface NormalizedOptions {
@@ -161,8 +173,11 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     readRate = o.readRate;
   }
 
+  // A local file read at full speed has no meaningful wall-clock time: its instants get none.
+  const local = isLocalFile(source, format);
   const native: Record<string, unknown> = {
-    url: source,
+    url: local ? fileUrl(source) : source,
+    wallClock: !(local && readRate === 0),
     format,
     inputOptions,
     readRate,

@@ -33,6 +33,8 @@ export interface RecorderEvents {
   stats: [stats: RecorderStats];
   /** stop() has released the source and the buffer. */
   close: [];
+  /** Something works, but not as configured: e.g. `WARN_LONG_GOP` when one GOP is longer than the buffer. */
+  warning: [warning: { code: string; message: string }];
 }
 
 /**
@@ -56,6 +58,7 @@ type Pending = {
 export class Recorder extends EventEmitter<RecorderEvents> {
   readonly #native: NativeRecorder;
   readonly #statsInterval: number;
+  readonly #wallClock: boolean;
   #state: RecorderState = 'idle';
   #info: SourceInfo | null = null;
   #pendingStart: Pending | null = null;
@@ -69,6 +72,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     try {
       const { native: opts, statsInterval } = normalizeRecorderOptions(options);
       this.#statsInterval = statsInterval;
+      this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
     } catch (err) {
       throw withCallSite(err, callSite(Recorder));
@@ -95,9 +99,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       gops: s.gops,
       oldest: s.oldest,
       newest: s.newest,
-      oldestTime: s.empty ? null : new Date(s.oldestTime),
-      newestTime: s.empty ? null : new Date(s.newestTime),
-      bitrate: buffered > 0 ? (s.bytes * 8) / buffered : 0,
+      oldestTime: s.empty || s.oldestTime === null ? null : new Date(s.oldestTime),
+      newestTime: s.empty || s.newestTime === null ? null : new Date(s.newestTime),
+      bitrate: buffered > 0 ? (s.payload * 8) / buffered : 0,
       reconnects: s.reconnects,
       gaps: s.gaps,
       memory: s.memory,
@@ -189,11 +193,15 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       const from = rangeBound('from', range.from, clock);
       const to = rangeBound('to', range.to, clock);
       if (!(to > from)) throw invalid('to', `a time after 'from'`, range.to);
+      if (clock === 'wall' && !this.#wallClock)
+        throw new RecorderError(
+          'ERR_INVALID_ARG',
+          "This source has no wall clock (a local file read at full speed): give the range in timeline seconds with { clock: 'timeline' }, or record it with readRate: 'native'",
+        );
       const save = normalizeSaveOptions(path, options);
       await checkWritable(save.path);
       this.#assertBuffer();
-      const id = this.#nextId++;
-      await this.#cancellable(id, save.signal, () => this.#native.waitFor({ to, clock, id }));
+      // A `to` still to come waits natively until the clip is final (post-roll).
       const raw = await this.#save({ from, to, clock }, save);
       return toResult(raw, (to - from) / 1e6);
     } catch (err) {
@@ -241,6 +249,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       case 'reconnecting':
         this.#state = 'reconnecting';
         this.emit('reconnecting', payload);
+        break;
+      case 'warning':
+        this.emit('warning', payload);
         break;
       case 'reconnected':
         this.#state = 'recording';
@@ -307,8 +318,8 @@ function toResult(raw: RawSaveResult, requested: number): SaveResult {
   return {
     path: raw.path,
     format: raw.format,
-    start: new Date(raw.startTime),
-    end: new Date(raw.endTime),
+    start: raw.startTime === null ? null : new Date(raw.startTime),
+    end: raw.endTime === null ? null : new Date(raw.endTime),
     duration: raw.duration,
     requested,
     timeline: { start: raw.start, end: raw.end },

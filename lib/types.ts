@@ -37,6 +37,7 @@ export interface RecorderStats {
   state: RecorderState;
   /** Seconds of media in the buffer (from its oldest keyframe to the end of its newest packet). */
   bufferedSeconds: number;
+  /** Bytes of memory the buffered packets hold (their data buffers; see also `memory`). */
   bytes: number;
   packets: number;
   /** Whole GOPs in the buffer (keyframes of the video track, or audio packets for audio-only sources). */
@@ -44,7 +45,7 @@ export interface RecorderStats {
   /** Oldest/newest buffered instant on the recorder timeline (seconds since the first packet). */
   oldest: number;
   newest: number;
-  /** The same instants as wall-clock times (null while the buffer is empty). */
+  /** The same instants as wall-clock times (null while the buffer is empty, and for a file read at full speed). */
   oldestTime: Date | null;
   newestTime: Date | null;
   /** Average bitrate of the buffered media, bits per second. */
@@ -52,7 +53,7 @@ export interface RecorderStats {
   reconnects: number;
   /** Holes in the buffered timeline left by reconnects and discontinuities. */
   gaps: Gap[];
-  /** Native memory held by the buffer, as reported to V8. */
+  /** Native memory held by the buffer (packet buffers plus bookkeeping), as reported to V8. */
   memory: number;
   totalPackets: number;
   evictedPackets: number;
@@ -62,14 +63,18 @@ export interface SaveResult {
   path: string;
   /** Muxer that wrote it: 'mp4', 'matroska', 'mpegts', 'flv', 'mov'. */
   format: string;
-  /** Wall-clock time of the first frame in the file (a video keyframe at or before the requested start). */
-  start: Date;
-  end: Date;
-  /** Actual length of the file, seconds. */
+  /**
+   * Wall-clock time of the first frame in the file (the video keyframe at or before the requested start),
+   * or null for a source without a wall clock (a file read at full speed).
+   */
+  start: Date | null;
+  /** Wall-clock time just past the last frame in the file (or null, as `start`). */
+  end: Date | null;
+  /** Length of the file, seconds: from its first frame to the end of its last presented packet. */
   duration: number;
   /** Length that was asked for, seconds. */
   requested: number;
-  /** The same span on the recorder timeline, seconds. */
+  /** The same span on the recorder timeline, seconds (end − start === duration). */
   timeline: { start: number; end: number };
   bytes: number;
   packets: number;
@@ -86,8 +91,9 @@ export interface RawStats {
   empty: boolean;
   oldest: number;
   newest: number;
-  oldestTime: number;
-  newestTime: number;
+  oldestTime: number | null;
+  newestTime: number | null;
+  payload: number;
   totalPackets: number;
   totalBytes: number;
   evictedPackets: number;
@@ -101,8 +107,8 @@ export interface RawSaveResult {
   format: string;
   start: number;
   end: number;
-  startTime: number;
-  endTime: number;
+  startTime: number | null;
+  endTime: number | null;
   duration: number;
   requestedFrom: number;
   requestedTo: number;

@@ -5,6 +5,7 @@
 
 #include "js_convert.h"
 #include "recorder.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -30,6 +31,25 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// For tests only: runs the wall-clock estimator over (timeline µs, arrival µs) samples, as the ingest
+// thread would, and returns the wall time each sample's instant was given. An hour of a drifting source
+// is checked in milliseconds instead of an hour.
+Napi::Value SimulateWallClock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray())
+    throw Napi::TypeError::New(env, "simulateWallClock(Float64Array t, Float64Array arrival)");
+  auto t = info[0].As<Napi::Float64Array>();
+  auto a = info[1].As<Napi::Float64Array>();
+  if (t.ElementLength() != a.ElementLength()) throw Napi::TypeError::New(env, "arrays differ in length");
+  avr::WallMap map;
+  avr::ClockEstimator clock;
+  const size_t n = t.ElementLength();
+  for (size_t i = 0; i < n; i++) clock.Observe((int64_t)t[i], (int64_t)a[i], &map);
+  auto out = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; i++) out[i] = (double)map.Wall((int64_t)t[i]);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // libav's own log is quiet: failures reach JavaScript as RecorderErrors. AV_REWIND_LOG=32 shows it.
   const char* level = getenv("AV_REWIND_LOG");
@@ -41,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("versions", Napi::Function::New(env, Versions));
+  exports.Set("simulateWallClock", Napi::Function::New(env, SimulateWallClock));
   return exports;
 }
 

@@ -169,19 +169,60 @@ void StreamEncoder::OnDecoded(AVFrame* frame, const Sink& sink) {
     return;
   }
   const int64_t pts = frame->best_effort_timestamp;
-  if (av_audio_fifo_size(fifo_.get()) == 0 && pts != AV_NOPTS_VALUE)
-    fifo_pts_ = av_rescale_q(pts, in_tb_, enc_->time_base);  // resync on every empty fifo
+  if (pts != AV_NOPTS_VALUE) Resync(av_rescale_q(pts, in_tb_, enc_->time_base));
   if (fifo_pts_ == AV_NOPTS_VALUE) fifo_pts_ = 0;
-  const int max_out = swr_get_out_samples(swr_.get(), frame->nb_samples);
+  Convert((const uint8_t**)frame->extended_data, frame->nb_samples);
+  DrainFifo(false, sink);
+}
+
+void StreamEncoder::Resync(int64_t pts) {
+  const int64_t delay = swr_get_delay(swr_.get(), enc_->sample_rate);  // samples inside the resampler
+  if (fifo_pts_ == AV_NOPTS_VALUE || av_audio_fifo_size(fifo_.get()) == 0) {
+    fifo_pts_ = pts - delay;
+    return;
+  }
+  // Where the next converted sample will land if the samples so far were exactly on time.
+  const int64_t drift = pts - (fifo_pts_ + av_audio_fifo_size(fifo_.get()) + delay);
+  // Device clocks drift and drop samples (xruns); counting samples alone would let that accumulate into
+  // A/V desync over hours. Small differences are timestamp jitter; past a threshold, follow the source.
+  const int64_t threshold = std::max<int64_t>(enc_->frame_size, enc_->sample_rate / 25);  // ≥ 40 ms
+  if (drift > threshold) {
+    // Samples are missing: fill the hole with silence so the audio stays continuous, or (a long hole)
+    // move the queued samples' timestamps so that the new ones land where the source says.
+    if (drift <= enc_->sample_rate) {
+      uint8_t** silence = nullptr;
+      Check(av_samples_alloc_array_and_samples(&silence, nullptr, enc_->ch_layout.nb_channels, (int)drift,
+                                               enc_->sample_fmt, 0),
+            code::kEncode, "Out of memory");
+      av_samples_set_silence(silence, 0, (int)drift, enc_->ch_layout.nb_channels, enc_->sample_fmt);
+      const int n = av_audio_fifo_write(fifo_.get(), (void**)silence, (int)drift);
+      av_freep(&silence[0]);
+      av_freep(&silence);
+      Check(n, code::kEncode, "Out of memory");
+    } else {
+      fifo_pts_ += drift;
+    }
+  } else if (drift < -threshold) {
+    // Too many samples (the device runs fast): drop the surplus from the queue.
+    const int drop = (int)std::min<int64_t>(-drift, av_audio_fifo_size(fifo_.get()));
+    av_audio_fifo_drain(fifo_.get(), drop);
+    fifo_pts_ += drop;
+    if (-drift > drop) fifo_pts_ += -drift - drop;  // the rest: move on, the timeline clamps overlaps
+  }
+}
+
+void StreamEncoder::Convert(const uint8_t** in, int nb_samples) {
+  // in == nullptr flushes what the resampler still holds.
+  const int max_out = swr_get_out_samples(swr_.get(), nb_samples);
+  if (max_out <= 0) return;
   uint8_t** buf = nullptr;
   Check(av_samples_alloc_array_and_samples(&buf, nullptr, enc_->ch_layout.nb_channels, max_out, enc_->sample_fmt, 0),
         code::kEncode, "Out of memory");
-  int n = swr_convert(swr_.get(), buf, max_out, (const uint8_t**)frame->extended_data, frame->nb_samples);
+  int n = swr_convert(swr_.get(), buf, max_out, in, nb_samples);
   if (n > 0) n = av_audio_fifo_write(fifo_.get(), (void**)buf, n);
   av_freep(&buf[0]);
   av_freep(&buf);
   Check(n, code::kEncode, "Audio conversion failed");
-  DrainFifo(false, sink);
 }
 
 void StreamEncoder::Encode(const AVPacket* in, const Sink& sink) {
@@ -193,7 +234,10 @@ void StreamEncoder::Encode(const AVPacket* in, const Sink& sink) {
   }
   if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) Fail(code::kEncode, "Could not decode raw input", ret);
   if (!in) {
-    if (fifo_) DrainFifo(true, sink);
+    if (fifo_) {
+      if (fifo_pts_ != AV_NOPTS_VALUE) Convert(nullptr, 0);  // the resampler's last samples
+      DrainFifo(true, sink);
+    }
     SendFrame(nullptr, sink);
   }
 }

@@ -37,6 +37,8 @@ class StreamEncoder {
   void SendFrame(AVFrame* frame, const Sink& sink);
   void OnDecoded(AVFrame* frame, const Sink& sink);
   void DrainFifo(bool final, const Sink& sink);
+  void Resync(int64_t pts);  // pts (1/sample_rate) of the next input samples, as the source says
+  void Convert(const uint8_t** in, int nb_samples);
 
   CodecPtr dec_, enc_;
   SwsPtr sws_;

@@ -1,6 +1,10 @@
 #include "ingest.h"
 
 #include <chrono>
+#include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace avr {
 
@@ -9,6 +13,26 @@ namespace {
 int64_t WallNowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A demuxer may hand out packets that reference a buffer much larger than their payload (MPEG-TS takes
+// pooled buffers sized for the largest PES). Holding minutes of those would hold that waste too: such a
+// packet gets one exact-size copy at ingest. Packets whose buffer fits are never copied.
+constexpr int64_t kCompactSlackBytes = 4096;
+
+int64_t HeldBytes(const AVPacket* pkt) { return pkt->buf ? (int64_t)pkt->buf->size : pkt->size; }
+
+void CompactPacket(AVPacket* pkt) {
+  if (!pkt->buf || pkt->size <= 0) return;
+  const int64_t fit = pkt->size + AV_INPUT_BUFFER_PADDING_SIZE;
+  if (HeldBytes(pkt) <= fit + std::max<int64_t>(kCompactSlackBytes, pkt->size / 8)) return;
+  AVBufferRef* buf = av_buffer_alloc(fit);
+  if (!buf) return;  // keep the larger buffer rather than lose the packet
+  memcpy(buf->data, pkt->data, pkt->size);
+  memset(buf->data + pkt->size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+  av_buffer_unref(&pkt->buf);
+  pkt->buf = buf;
+  pkt->data = buf->data;
 }
 
 std::string Describe(const AVChannelLayout& l) {
@@ -110,7 +134,7 @@ InputPtr Ingest::Open() {
     while ((e = av_dict_get(o.Get(), "", e, AV_DICT_IGNORE_SUFFIX))) unknown += (unknown.empty() ? "'" : ", '") + std::string(e->key) + "'";
     Fail(code::kInvalidArg, "The " + std::string(ic->iformat->name) + " input does not know the option(s) " + unknown);
   }
-  ret = avformat_find_stream_info(ic, nullptr);
+  ret = ProbeStreams(ic);
   deadline_us_ = 0;
   if (ret < 0) {
     if (stop_) Fail(code::kStopped, "Stopped while probing the source");
@@ -118,6 +142,21 @@ InputPtr Ingest::Open() {
     Fail(code::kOpenInput, "Could not read stream information from '" + opts_.url + "'", ret);
   }
   return input;
+}
+
+int Ingest::ProbeStreams(AVFormatContext* ic) {
+  // Probing decodes a few frames. With the decoders' default thread count each probe spins up frame
+  // threads whose frame pools land in per-thread malloc arenas and stay resident after the threads end
+  // (tens of MB for the first 1080p recorder in a process): probe single-threaded, then give back what
+  // probing freed.
+  std::vector<AVDictionary*> opts(ic->nb_streams, nullptr);
+  for (auto& o : opts) av_dict_set(&o, "threads", "1", 0);
+  const int ret = avformat_find_stream_info(ic, opts.empty() ? nullptr : opts.data());
+  for (auto& o : opts) av_dict_free(&o);
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  return ret;
 }
 
 SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) {
@@ -129,13 +168,16 @@ SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) 
     if (a >= 0) track_types_.push_back(AVMEDIA_TYPE_AUDIO);
     if (track_types_.empty()) Fail(code::kNoStreams, "'" + opts_.url + "' has no audio or video stream");
     key_track_ = 0;
-    ring_->SetKeyTrack(key_track_);
+    ring_->SetTracks((int)track_types_.size(), key_track_);
     timeline_ = std::make_unique<Timeline>((int)track_types_.size());
   }
   tracks.clear();
   tracks.resize(track_types_.size());
   for (size_t t = 0; t < track_types_.size(); t++) tracks[t].input = track_types_[t] == AVMEDIA_TYPE_VIDEO ? v : a;
   for (unsigned i = 0; i < ic->nb_streams; i++) ic->streams[i]->discard = AVDISCARD_ALL;  // HLS: skip other variants
+  std::vector<bool> present(tracks.size());
+  for (size_t t = 0; t < tracks.size(); t++) present[t] = tracks[t].input >= 0;
+  ring_->SetPresent(present);
 
   SourceInfo info;
   info.format = ic->iformat->name;
@@ -177,7 +219,21 @@ void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
   Timeline::Mapped m;
   if (!timeline_->Map(track, pkt, tb, wrap_bits, &m)) return;
   session_has_key_ = true;
-  if (m.anchored) ring_->Anchor(m.dts, WallNowUs());
+  if (opts_.wall_clock) {
+    // The clock sample: this instant reached us now; or, when the sender stamps its packets with its
+    // own wall clock (RTSP's RTCP sender reports), it was captured then. A sender clock that is far from
+    // ours (a camera set to 1970) is not used.
+    const int64_t now = WallNowUs();
+    int64_t t = m.dts + m.duration, at = now;
+    if (sender_epoch_ != AV_NOPTS_VALUE) {
+      const int64_t sent = sender_epoch_ + m.raw_pts;
+      if (sent > now - 10'000'000 && sent < now + 10'000'000) {
+        t = m.pts;
+        at = sent;
+      }
+    }
+    ring_->ObserveClock(t, at);
+  }
   if (m.gap_from != INT64_MIN) {
     ring_->MarkGap(m.gap_from, m.dts);
     gap_from_ = m.gap_from;
@@ -186,6 +242,8 @@ void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
   RingEntry e;
   e.pkt = MakePacket();
   if (!e.pkt) Fail(code::kRead, "Out of memory");
+  CompactPacket(pkt);
+  e.held = HeldBytes(pkt);
   av_packet_move_ref(e.pkt.get(), pkt);  // the ring takes the reference; no data is copied
   e.track = track;
   e.pts = m.pts;
@@ -194,6 +252,16 @@ void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
   e.key = key;
   e.session = current_params_;
   if (!ring_->Push(std::move(e))) return;
+  int64_t gop_bytes = 0;
+  if (const int64_t gop_us = ring_->TakeLongGopWarning(&gop_bytes)) {
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "The source's keyframe interval is longer than the buffer: one GOP already spans %.1f s and %.1f MB, "
+             "over bufferSeconds or maxBufferBytes. The newest GOP is kept whole (saves need its keyframe); "
+             "raise the caps or shorten the camera's keyframe interval",
+             gop_us / 1e6, gop_bytes / 1e6);
+    events_->OnWarning("WARN_LONG_GOP", msg);
+  }
   if (!session_buffered_) {
     session_buffered_ = true;
     if (!started_) {
@@ -211,6 +279,7 @@ bool Ingest::Session(Failure* why) {
   session_buffered_ = false;
   gap_from_ = gap_to_ = INT64_MIN;
   pace_base_raw_ = AV_NOPTS_VALUE;
+  sender_epoch_ = AV_NOPTS_VALUE;
   std::vector<Track> tracks;
   try {
     InputPtr ic = Open();
@@ -268,6 +337,10 @@ bool Ingest::Session(Failure* why) {
       }
       AVStream* st = ic->streams[pkt->stream_index];
       if (opts_.read_rate > 0) Pace(pkt.get(), st->time_base);
+      // RTSP: once an RTCP sender report came, start_time_realtime is the sender's wall clock at pts 0
+      // (libavformat derives pts from the reports only when there are several streams).
+      if (ic->start_time_realtime > 0 && ic->nb_streams > 1 && !strcmp(ic->iformat->name, "rtsp"))
+        sender_epoch_ = ic->start_time_realtime;
       if (StreamEncoder* enc = tracks[track].encoder.get()) {
         enc->Encode(pkt.get(), [&](AVPacket* out) { Place(track, out, enc->time_base(), 64); });
       } else {
@@ -321,6 +394,7 @@ void Ingest::Run() {
     if (!SleepFor(delay)) break;
     timeline_->NewSession();
   }
+  ring_->CloseSubscriptions();
   events_->OnClosed();
 }
 

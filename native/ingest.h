@@ -29,6 +29,7 @@ struct SourceOptions {
   int64_t reconnect_delay_us = 1'000'000;
   int64_t reconnect_max_delay_us = 30'000'000;
   int max_attempts = -1;  // -1: forever
+  bool wall_clock = true;  // false: a file read at full speed, whose instants have no wall-clock time
   EncoderOptions encoder;
 };
 
@@ -54,6 +55,7 @@ class IngestEvents {
   virtual void OnReconnecting(int attempt, int64_t delay_us, const Failure& why) = 0;
   virtual void OnReconnected(int attempt, const SourceInfo& info, int64_t gap_from, int64_t gap_to) = 0;
   virtual void OnNewest(int64_t newest_us) = 0;
+  virtual void OnWarning(const std::string& code, const std::string& message) = 0;
   // why.code empty: the source ended cleanly. started: false when the first connection never produced data.
   virtual void OnEnd(const Failure& why, bool started) = 0;
   virtual void OnClosed() = 0;  // last call from the thread
@@ -79,6 +81,7 @@ class Ingest {
   // One connection: open, read until the end or an error. Returns true if it buffered anything.
   bool Session(Failure* why);
   InputPtr Open();
+  int ProbeStreams(AVFormatContext* ic);
   SourceInfo SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks);
   void Pace(const AVPacket* pkt, AVRational tb);
   void Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits);
@@ -103,6 +106,7 @@ class Ingest {
   int attempt_ = 0;
   int64_t gap_from_ = INT64_MIN, gap_to_ = INT64_MIN;
   int64_t pace_base_raw_ = AV_NOPTS_VALUE, pace_base_wall_ = 0;
+  int64_t sender_epoch_ = AV_NOPTS_VALUE;  // wall µs of the connection's pts 0, when the sender says (RTCP)
   SourceInfo info_;
   SessionParams current_params_;
   std::atomic<int> reconnects_{0};

@@ -1,33 +1,18 @@
 #include "packet_ring.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "errors.h"
+#include "subscription.h"
 
 namespace avr {
 
 namespace {
 
-// Interleaving skew we tolerate between tracks when cutting a range (muxers keep it well under this).
-constexpr int64_t kSkewUs = 2'000'000;
-
-bool SameParams(const AVCodecParameters* a, const AVCodecParameters* b) {
-  if (a->codec_id != b->codec_id || a->extradata_size != b->extradata_size) return false;
-  if (a->extradata_size && memcmp(a->extradata, b->extradata, a->extradata_size) != 0) return false;
-  if (a->codec_type == AVMEDIA_TYPE_VIDEO) return a->width == b->width && a->height == b->height;
-  return a->sample_rate == b->sample_rate && a->ch_layout.nb_channels == b->ch_layout.nb_channels;
-}
-
-// A later connection's packets may go into the same file only if a decoder set up from the first
-// connection's parameters can decode them.
-bool Compatible(const SessionParams& a, const SessionParams& b, int track) {
-  if (a == b) return true;
-  if (track >= (int)a->size() || track >= (int)b->size()) return false;
-  const auto& pa = (*a)[track].par;
-  const auto& pb = (*b)[track].par;
-  return pa && pb && SameParams(pa.get(), pb.get());
-}
+// The newest GOP is kept even when it alone is longer than the caps (a camera whose keyframe interval
+// exceeds the buffer), up to this ceiling: past it (a stream that never sends another keyframe) the
+// buffer starts again at the next keyframe rather than grow without bound.
+int64_t GopCeiling(int64_t max_bytes) { return std::max<int64_t>(2 * max_bytes, 64 << 20); }
 
 std::string Seconds(int64_t us) {
   char buf[32];
@@ -37,9 +22,34 @@ std::string Seconds(int64_t us) {
 
 }  // namespace
 
-void PacketRing::SetKeyTrack(int track) {
+RingEntry RefEntry(const RingEntry& e) {
+  RingEntry r;
+  r.track = e.track;
+  r.pts = e.pts;
+  r.dts = e.dts;
+  r.duration = e.duration;
+  r.key = e.key;
+  r.session = e.session;
+  r.held = e.held;
+  if (e.pkt) {
+    r.pkt = MakePacket();
+    if (!r.pkt || av_packet_ref(r.pkt.get(), e.pkt.get()) < 0) Fail(code::kWrite, "Out of memory");
+  }
+  return r;
+}
+
+PacketRing::~PacketRing() { CloseSubscriptions(); }
+
+void PacketRing::SetTracks(int tracks, int key_track) {
   std::lock_guard<std::mutex> lock(mu_);
-  key_track_ = track;
+  key_track_ = key_track;
+  newest_dts_.assign(tracks, INT64_MIN);
+  present_.assign(tracks, true);
+}
+
+void PacketRing::SetPresent(const std::vector<bool>& present) {
+  std::lock_guard<std::mutex> lock(mu_);
+  present_ = present;
 }
 
 bool PacketRing::Push(RingEntry&& e) {
@@ -48,46 +58,62 @@ bool PacketRing::Push(RingEntry&& e) {
   if (entries_.empty() && !is_key) return false;  // the buffer always starts at a keyframe
   if (is_key) keys_.push_back(front_seq_ + entries_.size());
   bytes_ += e.pkt->size;
+  held_ += e.held;
   total_bytes_ += e.pkt->size;
   total_packets_++;
   newest_ = std::max(newest_, e.pts + e.duration);
+  if (e.track < (int)newest_dts_.size()) newest_dts_[e.track] = std::max(newest_dts_[e.track], e.dts);
+  for (size_t i = 0; i < subs_.size();) {
+    if (auto s = subs_[i].lock()) {
+      s->Offer(e);
+      i++;
+    } else {
+      subs_.erase(subs_.begin() + i);  // its consumer is gone
+    }
+  }
   entries_.push_back(std::move(e));
   EvictLocked();
   return true;
 }
 
+void PacketRing::PopFrontLocked() {
+  bytes_ -= entries_.front().pkt->size;
+  held_ -= entries_.front().held;
+  entries_.pop_front();  // drops the ring's reference; consumers keep their own
+  front_seq_++;
+  evicted_++;
+}
+
 void PacketRing::EvictLocked() {
   // Whole GOPs only, like OBS's replay buffer: the oldest packet is always a keyframe.
-  while (keys_.size() >= 2) {
-    const int64_t span = newest_ - entries_.front().pts;
-    if (span <= max_us_ && bytes_ <= max_bytes_) break;
+  auto over = [&] { return newest_ - entries_.front().pts > max_us_ || held_ > max_bytes_; };
+  while (keys_.size() >= 2 && over()) {
     const uint64_t next = keys_[1];
-    while (front_seq_ < next) {
-      bytes_ -= entries_.front().pkt->size;
-      entries_.pop_front();  // drops the ring's reference; a running save keeps its own
-      front_seq_++;
-      evicted_++;
-    }
+    while (front_seq_ < next) PopFrontLocked();
     keys_.pop_front();
   }
-  // A single GOP over the caps (intra-refresh streams, one IDR per connection) cannot be trimmed
-  // from the front: drop it rather than grow without bound, and start again at the next keyframe.
-  if (keys_.size() == 1 && (bytes_ > max_bytes_ || newest_ - entries_.front().pts > 2 * max_us_)) {
-    evicted_ += entries_.size();
-    front_seq_ += entries_.size();
-    entries_.clear();
-    keys_.clear();
-    bytes_ = 0;
+  if (keys_.size() == 1 && over()) {
+    long_gop_ = true;  // the newest GOP alone is over the caps: keep it, and say so once
+    if (held_ > GopCeiling(max_bytes_)) {
+      while (!entries_.empty()) PopFrontLocked();
+      keys_.clear();
+    }
+  } else {
+    long_gop_ = false;
+    long_gop_told_ = false;
   }
   if (entries_.empty()) return;
   const int64_t oldest = entries_.front().pts;
-  while (anchors_.size() >= 2 && anchors_[1].t <= oldest) anchors_.pop_front();
+  wall_.PruneBefore(oldest);
   while (!gaps_.empty() && gaps_.front().to <= oldest) gaps_.pop_front();
 }
 
-void PacketRing::Anchor(int64_t t, int64_t wall_us) {
+int64_t PacketRing::TakeLongGopWarning(int64_t* bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  anchors_.push_back({t, wall_us});
+  if (!long_gop_ || long_gop_told_ || entries_.empty()) return 0;
+  long_gop_told_ = true;
+  *bytes = held_;
+  return newest_ - entries_.front().pts;
 }
 
 void PacketRing::MarkGap(int64_t from, int64_t to) {
@@ -95,25 +121,19 @@ void PacketRing::MarkGap(int64_t from, int64_t to) {
   gaps_.push_back({from, to});
 }
 
-int64_t PacketRing::WallLocked(int64_t t) const {
-  if (anchors_.empty()) return 0;
-  auto it = std::upper_bound(anchors_.begin(), anchors_.end(), t,
-                             [](int64_t v, const AnchorPoint& a) { return v < a.t; });
-  const AnchorPoint& a = it == anchors_.begin() ? *it : *(it - 1);
-  return a.wall + (t - a.t);
+void PacketRing::ObserveClock(int64_t t, int64_t arrival) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_.Observe(t, arrival, &wall_);
 }
 
-int64_t PacketRing::TimelineLocked(int64_t wall) const {
-  if (anchors_.empty()) return wall;
-  auto it = std::upper_bound(anchors_.begin(), anchors_.end(), wall,
-                             [](int64_t v, const AnchorPoint& a) { return v < a.wall; });
-  const AnchorPoint& a = it == anchors_.begin() ? *it : *(it - 1);
-  return a.t + (wall - a.wall);
+bool PacketRing::HasWallClock() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !wall_.empty();
 }
 
 int64_t PacketRing::WallToTimeline(int64_t wall_us) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return TimelineLocked(wall_us);
+  return wall_.Timeline(wall_us);
 }
 
 int64_t PacketRing::Newest() const {
@@ -131,73 +151,97 @@ RingStats PacketRing::Stats() const {
   RingStats s;
   s.packets = entries_.size();
   s.bytes = bytes_;
+  s.held = held_;
   s.gops = keys_.size();
   s.total_packets = total_packets_;
   s.total_bytes = total_bytes_;
   s.evicted_packets = evicted_;
   s.empty = entries_.empty();
+  s.has_wall = !wall_.empty();
   if (!s.empty) {
     s.oldest = entries_.front().pts;
     s.newest = newest_;
-    s.oldest_wall = WallLocked(s.oldest);
-    s.newest_wall = WallLocked(s.newest);
+    s.oldest_wall = wall_.Wall(s.oldest);
+    s.newest_wall = wall_.Wall(s.newest);
   }
   return s;
 }
 
-Snapshot PacketRing::Select(int64_t from, int64_t to) {
+std::shared_ptr<Subscription> PacketRing::Subscribe(uint32_t tracks, size_t capacity) {
+  auto s = std::make_shared<Subscription>(tracks, std::max<size_t>(capacity, 1));
+  std::lock_guard<std::mutex> lock(mu_);
+  subs_.push_back(s);
+  return s;
+}
+
+void PacketRing::CloseSubscriptions() {
+  std::vector<std::weak_ptr<Subscription>> subs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    subs.swap(subs_);
+  }
+  for (auto& w : subs)
+    if (auto s = w.lock()) s->Close();
+}
+
+RangeResult PacketRing::Query(const RangeQuery& q) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (entries_.empty()) Fail(code::kRangeNotBuffered, "Nothing is buffered yet");
   const int64_t oldest = entries_.front().pts;
-  if (to <= oldest || from >= newest_) {
-    Fail(code::kRangeNotBuffered, "The range " + Seconds(from) + "s to " + Seconds(to) +
+  if (q.to <= oldest || q.from >= newest_) {
+    Fail(code::kRangeNotBuffered, "The range " + Seconds(q.from) + "s to " + Seconds(q.to) +
                                       "s is not in the buffer, which holds " + Seconds(oldest) + "s to " +
                                       Seconds(newest_) + "s of the timeline");
   }
-  auto pts_of = [this](uint64_t seq) { return entries_[seq - front_seq_].pts; };
-  // Latest keyframe at or before `from`; before the buffer's start, the oldest keyframe.
-  auto it = std::upper_bound(keys_.begin(), keys_.end(), from,
-                             [&](int64_t v, uint64_t seq) { return v < pts_of(seq); });
-  if (it != keys_.begin()) --it;
-  const size_t start = *it - front_seq_;
-  const RingEntry& first = entries_[start];
-  const int64_t base = first.pts;
+  RangeResult r;
+  r.key_track = key_track_;
+  r.tracks = (int)newest_dts_.size();
+  r.newest_dts = newest_dts_;
+  r.present = present_;
+  r.oldest = oldest;
+  r.newest = newest_;
 
-  Snapshot snap;
-  snap.start = base;
-  snap.end = base;
-  snap.requested_from = from;
-  snap.requested_to = to;
-  for (const auto& tp : *first.session) snap.tracks.push_back({CopyParams(tp.par.get()), tp.type});
-
-  // Other tracks' packets for the first instants may sit just before the keyframe in arrival order.
+  size_t start;
+  int64_t base;
+  if (q.from_keyframe) {
+    auto pts_of = [this](uint64_t seq) { return entries_[seq - front_seq_].pts; };
+    // Latest keyframe at or before `from`; before the buffer's start, the oldest keyframe.
+    auto it = std::upper_bound(keys_.begin(), keys_.end(), q.from,
+                               [&](int64_t v, uint64_t seq) { return v < pts_of(seq); });
+    if (it != keys_.begin()) --it;
+    start = *it - front_seq_;
+    base = entries_[start].pts;
+  } else {
+    // Arrival order is decode order per track and nearly so across tracks: bisect, then widen by slack.
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), q.from,
+                               [](const RingEntry& e, int64_t v) { return e.dts < v; });
+    start = it - entries_.begin();
+    base = q.from;
+  }
+  // Other tracks' packets for the first instants may sit just before the start in arrival order.
   size_t i = start;
-  while (i > 0 && entries_[i - 1].dts >= base - kSkewUs) i--;
+  while (i > 0 && entries_[i - 1].dts >= base - q.slack) i--;
   for (; i < entries_.size(); i++) {
     const RingEntry& e = entries_[i];
-    if (e.dts > to + kSkewUs) break;
-    if (e.track == key_track_) {
-      // Cut video in decode order: every frame kept then has its references.
-      if (i < start || e.dts >= to) continue;
-    } else if (e.pts < base || e.pts >= to) {
-      continue;  // audio is trimmed to the video start
+    if (e.dts > q.to + q.slack) break;
+    if (!(q.tracks & (1u << e.track))) continue;
+    if (i < start && e.track == key_track_ && q.from_keyframe) continue;  // decoding starts at the keyframe
+    if (q.timing_only) {
+      RingEntry t;
+      t.track = e.track;
+      t.pts = e.pts;
+      t.dts = e.dts;
+      t.duration = e.duration;
+      t.key = e.key;
+      r.packets.push_back(std::move(t));
+    } else {
+      r.packets.push_back(RefEntry(e));
     }
-    if (!snap.tracks[e.track].par) continue;  // a track the clip's first connection lacked: not in the file
-    if (!Compatible(first.session, e.session, e.track)) break;  // a reconnect changed the codec
-    PacketPtr ref = MakePacket();
-    if (!ref || av_packet_ref(ref.get(), e.pkt.get()) < 0) Fail(code::kWrite, "Out of memory");
-    ref->pts = e.pts - base;
-    ref->dts = e.dts - base;
-    ref->duration = e.duration;
-    snap.packets.push_back(std::move(ref));
-    snap.track_of.push_back(e.track);
-    snap.end = std::max(snap.end, e.pts + e.duration);
   }
   for (const Gap& g : gaps_)
-    if (g.from >= base && g.to <= snap.end) snap.gaps++;
-  snap.start_wall = WallLocked(snap.start);
-  snap.end_wall = WallLocked(snap.end);
-  return snap;
+    if (g.to > base && g.from < q.to) r.gaps.push_back(g);
+  r.wall = wall_.Slice(base, q.to);
+  return r;
 }
 
 }  // namespace avr

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "js_convert.h"
-#include "remux.h"
 
 namespace avr {
 
@@ -36,109 +35,15 @@ class ReleaseWorker : public Napi::AsyncWorker {
   std::shared_ptr<PacketRing> ring_;
 };
 
-// V8 sees the ring's memory: payload plus what each entry costs besides it.
+// V8 sees the ring's memory: the buffers it holds plus what each entry costs besides them.
 constexpr int64_t kEntryOverhead = sizeof(RingEntry) + sizeof(AVPacket) + 64;
-
-struct SaveRequest {
-  bool last = false;       // saveLast: from = newest - seconds
-  bool wall = false;       // from/to are µs since the epoch
-  double from = 0, to = 0;  // µs
-  RemuxOptions remux;
-  std::shared_ptr<std::atomic<bool>> cancel;
-};
-
-// The save runs on a worker thread; the ring outlives it through the shared_ptr.
-class SaveWorker : public Napi::AsyncWorker {
- public:
-  SaveWorker(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, std::function<void()> done)
-      : Napi::AsyncWorker(recorder.Env(), "av-rewind:save"),
-        deferred_(Napi::Promise::Deferred::New(recorder.Env())),
-        recorder_(Napi::Persistent(recorder)),  // `done` touches the Recorder: keep it alive until then
-        ring_(std::move(ring)),
-        req_(std::move(req)),
-        done_(std::move(done)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      int64_t from, to;
-      if (req_.last) {
-        to = ring_->Newest();
-        from = to - ClampUs(req_.from);
-      } else if (req_.wall) {
-        from = ring_->WallToTimeline(ClampUs(req_.from));
-        to = ring_->WallToTimeline(ClampUs(req_.to));
-      } else {
-        from = ClampUs(req_.from);
-        to = ClampUs(req_.to);
-      }
-      snap_ = ring_->Select(from, to);
-      req_.remux.cancel = req_.cancel.get();
-      result_ = Remux(snap_, req_.remux);
-      start_wall_ = snap_.start_wall;
-      end_wall_ = snap_.start_wall + result_.duration;
-    } catch (const Exception& e) {
-      failure_ = e.failure();
-    } catch (const std::exception& e) {
-      failure_ = {code::kWrite, e.what(), 0};
-    }
-    snap_.packets.clear();  // drop the references here, off the main thread
-  }
-
-  void OnOK() override {
-    done_();
-    Napi::Env env = Env();
-    if (!failure_.code.empty()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("path", req_.remux.path);
-    r.Set("format", result_.format);
-    r.Set("start", Seconds(env, snap_.start));
-    r.Set("end", Seconds(env, snap_.start + result_.duration));
-    r.Set("startTime", Napi::Number::New(env, start_wall_ / 1e3));
-    r.Set("endTime", Napi::Number::New(env, end_wall_ / 1e3));
-    r.Set("duration", Seconds(env, result_.duration));
-    r.Set("requestedFrom", Seconds(env, snap_.requested_from));
-    r.Set("requestedTo", Seconds(env, snap_.requested_to));
-    r.Set("bytes", Napi::Number::New(env, (double)result_.bytes));
-    r.Set("packets", Napi::Number::New(env, (double)result_.packets));
-    r.Set("gaps", snap_.gaps);
-    Napi::Array streams = Napi::Array::New(env, snap_.tracks.size());
-    for (size_t i = 0; i < snap_.tracks.size(); i++) {
-      const AVCodecParameters* p = snap_.tracks[i].par.get();
-      Napi::Object s = Napi::Object::New(env);
-      s.Set("type", snap_.tracks[i].type == AVMEDIA_TYPE_VIDEO ? "video" : "audio");
-      s.Set("codec", avcodec_get_name(p ? p->codec_id : AV_CODEC_ID_NONE));
-      streams.Set(i, s);
-    }
-    r.Set("streams", streams);
-    deferred_.Resolve(r);
-  }
-  void OnError(const Napi::Error& e) override {
-    done_();
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference recorder_;
-  std::shared_ptr<PacketRing> ring_;
-  SaveRequest req_;
-  std::function<void()> done_;
-  Snapshot snap_;
-  RemuxResult result_;
-  Failure failure_;
-  int64_t start_wall_ = 0, end_wall_ = 0;
-};
 
 }  // namespace
 
 Napi::Function Recorder::Define(Napi::Env env) {
   return DefineClass(env, "NativeRecorder",
                      {InstanceMethod("start", &Recorder::Start), InstanceMethod("stop", &Recorder::Stop),
-                      InstanceMethod("save", &Recorder::Save), InstanceMethod("waitFor", &Recorder::WaitFor),
+                      InstanceMethod("save", &Recorder::Save),
                       InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats)});
 }
 
@@ -176,6 +81,7 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
     opts_.encoder.video_bitrate = (int64_t)Num(e, "videoBitrate", 0);
     opts_.encoder.audio_bitrate = (int64_t)Num(e, "audioBitrate", (double)opts_.encoder.audio_bitrate);
   }
+  opts_.wall_clock = Bool(o, "wallClock", true);
   buffer_us_ = Micros(Num(o, "bufferSeconds", 300));
   max_bytes_ = (int64_t)Num(o, "maxBufferBytes", 512.0 * 1024 * 1024);
 }
@@ -215,7 +121,7 @@ void Recorder::ReportMemory(Napi::Env env) {
   int64_t now = 0;
   if (ring_) {
     RingStats s = ring_->Stats();
-    now = s.bytes + s.packets * kEntryOverhead;
+    now = s.held + s.packets * kEntryOverhead;
   }
   if (now != reported_bytes_) {
     Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);
@@ -265,61 +171,20 @@ Napi::Value Recorder::Stop(const Napi::CallbackInfo& info) {
 Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
-  auto ring = RingOrThrow(env);
   SaveRequest req;
+  req.id = (uint32_t)Num(o, "id", 0);
   req.last = o.Has("last");
   req.wall = Str(o, "clock") == "wall";
   req.from = req.last ? Num(o, "last", 0) : Num(o, "from", 0);
   req.to = Num(o, "to", 0);
-  req.remux.path = Str(o, "path");
-  req.remux.format = Str(o, "format");
-  req.remux.faststart = Bool(o, "faststart", false);
-  req.cancel = std::make_shared<std::atomic<bool>>(false);
-  const uint32_t id = (uint32_t)Num(o, "id", 0);
-  cancels_[id] = req.cancel;
-  auto* w = new SaveWorker(Value(), std::move(ring), std::move(req), [this, id] { cancels_.erase(id); });
-  w->Queue();
-  return w->Promise();
-}
-
-Napi::Value Recorder::WaitFor(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = info[0].As<Napi::Object>();
-  auto ring = RingOrThrow(env);
-  auto d = Napi::Promise::Deferred::New(env);
-  int64_t to = ClampUs(Num(o, "to", 0));
-  if (Str(o, "clock") == "wall") to = ring->WallToTimeline(to);
-  const uint32_t id = (uint32_t)Num(o, "id", 0);
-  if (ring->Newest() >= to) {
-    d.Resolve(env.Undefined());
-  } else if (!running_) {
-    d.Reject(MakeError(env, {code::kSourceEnded, "The source has ended; the buffer will not reach the requested end" + (end_reason_.message.empty() ? std::string() : " (" + end_reason_.message + ")")}).Value());
-  } else {
-    wait_promises_.emplace(id, d);
-    std::lock_guard<std::mutex> lock(waiters_mu_);
-    waiters_.emplace(to, id);
-    earliest_waiter_ = waiters_.begin()->first;
-  }
-  return d.Promise();
+  req.mux.path = Str(o, "path");
+  req.mux.format = Str(o, "format");
+  req.mux.faststart = Bool(o, "faststart", false);
+  return saves_.Submit(Value(), RingOrThrow(env), std::move(req), running_);
 }
 
 Napi::Value Recorder::Cancel(const Napi::CallbackInfo& info) {
-  const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-  if (auto it = cancels_.find(id); it != cancels_.end()) it->second->store(true);
-  if (wait_promises_.count(id)) {
-    {
-      std::lock_guard<std::mutex> lock(waiters_mu_);
-      for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-        if (it->second == id) {
-          waiters_.erase(it);
-          break;
-        }
-      }
-      earliest_waiter_ = waiters_.empty() ? INT64_MAX : waiters_.begin()->first;
-    }
-    Failure f{code::kAborted, "The save was aborted while waiting for post-roll"};
-    SettleWaiters({id}, &f);
-  }
+  saves_.Cancel(info.Env(), info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
 }
 
@@ -329,13 +194,14 @@ Napi::Value Recorder::Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   RingStats s = ring_ ? ring_->Stats() : RingStats{};
   o.Set("packets", Napi::Number::New(env, (double)s.packets));
-  o.Set("bytes", Napi::Number::New(env, (double)s.bytes));
+  o.Set("bytes", Napi::Number::New(env, (double)s.held));
+  o.Set("payload", Napi::Number::New(env, (double)s.bytes));
   o.Set("gops", Napi::Number::New(env, (double)s.gops));
   o.Set("empty", s.empty);
   o.Set("oldest", Seconds(env, s.oldest));
   o.Set("newest", Seconds(env, s.newest));
-  o.Set("oldestTime", Napi::Number::New(env, s.oldest_wall / 1e3));
-  o.Set("newestTime", Napi::Number::New(env, s.newest_wall / 1e3));
+  o.Set("oldestTime", s.has_wall ? Napi::Number::New(env, s.oldest_wall / 1e3) : env.Null());
+  o.Set("newestTime", s.has_wall ? Napi::Number::New(env, s.newest_wall / 1e3) : env.Null());
   o.Set("totalPackets", Napi::Number::New(env, (double)s.total_packets));
   o.Set("totalBytes", Napi::Number::New(env, (double)s.total_bytes));
   o.Set("evictedPackets", Napi::Number::New(env, (double)s.evicted_packets));
@@ -354,19 +220,6 @@ Napi::Value Recorder::Stats(const Napi::CallbackInfo& info) {
   }
   o.Set("gaps", gaps);
   return o;
-}
-
-void Recorder::SettleWaiters(const std::vector<uint32_t>& ids, const Failure* why) {
-  // Main thread.
-  for (uint32_t id : ids) {
-    auto it = wait_promises_.find(id);
-    if (it == wait_promises_.end()) continue;
-    if (why)
-      it->second.Reject(MakeError(it->second.Env(), *why).Value());
-    else
-      it->second.Resolve(it->second.Env().Undefined());
-    wait_promises_.erase(it);
-  }
 }
 
 void Recorder::ReleaseRing(Napi::Env env) {
@@ -411,17 +264,17 @@ void Recorder::OnReconnected(int attempt, const SourceInfo& info, int64_t gap_fr
 }
 
 void Recorder::OnNewest(int64_t newest_us) {
-  if (newest_us < earliest_waiter_.load(std::memory_order_relaxed)) return;
-  std::vector<uint32_t> ready;
-  {
-    std::lock_guard<std::mutex> lock(waiters_mu_);
-    while (!waiters_.empty() && waiters_.begin()->first <= newest_us) {
-      ready.push_back(waiters_.begin()->second);
-      waiters_.erase(waiters_.begin());
-    }
-    earliest_waiter_ = waiters_.empty() ? INT64_MAX : waiters_.begin()->first;
-  }
-  if (!ready.empty()) Post([this, ready](Napi::Env, Napi::Function) { SettleWaiters(ready, nullptr); });
+  std::vector<uint32_t> ready = saves_.ReadyIds(newest_us);
+  if (!ready.empty()) Post([this, ready](Napi::Env env, Napi::Function) { saves_.Launch(env, ready); });
+}
+
+void Recorder::OnWarning(const std::string& code, const std::string& message) {
+  Post([code, message](Napi::Env env, Napi::Function emit) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("code", code);
+    o.Set("message", message);
+    emit.Call({Napi::String::New(env, "warning"), o});
+  });
 }
 
 void Recorder::OnEnd(const Failure& why, bool started) {
@@ -438,20 +291,8 @@ void Recorder::OnClosed() {
   Post([this](Napi::Env env, Napi::Function emit) {
     ingest_->Join();  // the thread has made its last call; this returns at once
     running_ = false;
-    // Post-roll waits: met if the last packets reached them, otherwise they never will be.
-    const int64_t newest = ring_ ? ring_->Newest() : INT64_MIN;
-    std::vector<uint32_t> met, unmet;
-    {
-      std::lock_guard<std::mutex> lock(waiters_mu_);
-      for (auto& w : waiters_) (w.first <= newest ? met : unmet).push_back(w.second);
-      waiters_.clear();
-      earliest_waiter_ = INT64_MAX;
-    }
     const bool stopping = !stop_waiters_.empty();
-    Failure f = stopping ? Failure{code::kStopped, "The recorder stopped before the buffer reached the requested end"}
-                         : Failure{code::kSourceEnded, "The source ended before the buffer reached the requested end"};
-    SettleWaiters(met, nullptr);
-    SettleWaiters(unmet, &f);
+    saves_.Closed(env, stopping, end_reason_.message);
     // stop() releases the buffer (running saves keep their own references); so does a run that never started.
     if (stopping || !started_run_) ReleaseRing(env);
     for (auto& d : stop_waiters_) d.Resolve(env.Undefined());

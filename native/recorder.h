@@ -10,6 +10,7 @@
 
 #include "ingest.h"
 #include "packet_ring.h"
+#include "saves.h"
 
 namespace avr {
 
@@ -25,6 +26,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   void OnReconnecting(int attempt, int64_t delay_us, const Failure& why) override;
   void OnReconnected(int attempt, const SourceInfo& info, int64_t gap_from, int64_t gap_to) override;
   void OnNewest(int64_t newest_us) override;
+  void OnWarning(const std::string& code, const std::string& message) override;
   void OnEnd(const Failure& why, bool started) override;
   void OnClosed() override;
 
@@ -32,13 +34,11 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
-  Napi::Value WaitFor(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   using Build = std::function<void(Napi::Env, Napi::Function emit)>;
   void Post(Build build);  // runs build on the main thread
-  void SettleWaiters(const std::vector<uint32_t>& ids, const Failure* why);
   void ReportMemory(Napi::Env env);
   void ReleaseRing(Napi::Env env);
   static void AtTeardown(void* self);
@@ -53,12 +53,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   std::vector<Napi::Promise::Deferred> stop_waiters_;
   int64_t reported_bytes_ = 0;
 
-  // Post-roll waits: timeline instant → id, checked on every packet the ingest thread buffers.
-  std::mutex waiters_mu_;
-  std::multimap<int64_t, uint32_t> waiters_;
-  std::atomic<int64_t> earliest_waiter_{INT64_MAX};
-  std::map<uint32_t, Napi::Promise::Deferred> wait_promises_;  // main thread
-  std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> cancels_;  // main thread
+  Saves saves_;
   bool started_run_ = false;  // the current run buffered its first packet
   Failure end_reason_;
 };

@@ -78,7 +78,7 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
   last_dts_[track] = dts;
   newest_ = std::max(newest_, pts + dur);
   last_seen_ = std::chrono::steady_clock::now();
-  *out = {pts, dts, dur, out->anchored, out->gap_from};
+  *out = {pts, dts, dur, out->anchored, out->gap_from, raw_pts};
   return true;
 }
 

@@ -100,21 +100,37 @@ files("stop() from an 'end' listener: one 'close', and a restart begins with an 
   assert.is(closes, 2);
 });
 
-files('a stream with a single keyframe cannot grow past maxBufferBytes', async () => {
-  const oneGop = await makeMedia({ out: path.join(dir, 'one-gop.mp4'), seconds: 20, gopSeconds: 1000, audio: false, bitrate: '800k' });
-  const cap = 300_000;
-  const rec = new Recorder({ source: oneGop, maxBufferBytes: cap, statsInterval: 0 });
-  let most = 0;
+files('a GOP longer than the buffer: the newest GOP is kept whole, and a warning says why', async () => {
+  // Keyframes at 0, 8 and 16 s; a 3 s buffer cannot hold one GOP.
+  const longGop = await makeMedia({ out: path.join(dir, 'long-gop.mp4'), seconds: 20, gopSeconds: 8, audio: false });
+  const rec = new Recorder({ source: longGop, bufferSeconds: 3, statsInterval: 0 });
+  const warnings = [];
+  rec.on('warning', (w) => warnings.push(w));
   const end = ended(rec);
   await rec.start();
-  while (rec.state === 'recording') {
-    most = Math.max(most, rec.stats.bytes);
-    await new Promise((r) => setImmediate(r));
-  }
   await end;
   const s = rec.stats;
-  assert.ok(s.bytes <= cap && most <= cap, `held ${s.bytes} (at most ${most}) bytes over a ${cap} cap`);
-  assert.ok(s.evictedPackets > 0);
+  assert.ok(Math.abs(s.oldest - 16) < 0.001 && Math.abs(s.bufferedSeconds - 4) < 0.05, `buffer ${s.oldest} + ${s.bufferedSeconds} s`);
+  assert.is(s.gops, 1);
+  assert.ok(warnings.length >= 1 && warnings.every((w) => w.code === 'WARN_LONG_GOP'), JSON.stringify(warnings));
+  assert.match(warnings[0].message, /keyframe interval is longer than the buffer/);
+  const clip = await rec.saveLast(2, path.join(dir, 'long-gop.mp4.mp4'));
+  assert.is(clip.timeline.start, 16);
+  await checkClip(clip.path, { seconds: 4, tolerance: 0.05, audio: false });
   await rec.stop();
+
+  // One keyframe in 20 s, a 300 kB cap: the whole stream is one GOP, kept (and warned about once).
+  const oneGop = await makeMedia({ out: path.join(dir, 'one-gop.mp4'), seconds: 20, gopSeconds: 1000, audio: false, bitrate: '800k' });
+  const one = new Recorder({ source: oneGop, maxBufferBytes: 300_000, statsInterval: 0 });
+  const told = [];
+  one.on('warning', (w) => told.push(w));
+  const oneEnd = ended(one);
+  await one.start();
+  await oneEnd;
+  assert.ok(Math.abs(one.stats.bufferedSeconds - 20) < 0.05 && one.stats.bytes > 300_000, JSON.stringify(one.stats));
+  assert.is(told.length, 1);
+  const whole = await one.saveLast(1, path.join(dir, 'one-gop-last.mp4'));
+  assert.is(whole.timeline.start, 0);
+  await one.stop();
 });
 files.run();

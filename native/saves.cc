@@ -1,0 +1,236 @@
+#include "saves.h"
+
+#include <algorithm>
+
+#include "clip.h"
+#include "errors.h"
+#include "js_convert.h"
+
+namespace avr {
+
+namespace {
+
+// Times arrive from JavaScript as doubles; clamp so the conversion to int64 is always defined.
+int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
+
+// The tail of a clip depends on a few frames around its end only: check finality on those.
+constexpr int64_t kTailUs = 5'000'000;
+
+// Query, plan and write on a libuv worker. The baton: everything Execute needs, nothing from V8.
+class SaveWorker : public Napi::AsyncWorker {
+ public:
+  SaveWorker(Napi::Env env, std::shared_ptr<Napi::Promise::Deferred> deferred,
+             std::shared_ptr<Napi::ObjectReference> recorder, std::shared_ptr<PacketRing> ring, SaveRequest req,
+             int64_t from, std::shared_ptr<std::atomic<bool>> cancel, std::function<void()> done)
+      : Napi::AsyncWorker(env, "av-rewind:save"),
+        deferred_(std::move(deferred)),
+        recorder_(std::move(recorder)),  // `done` touches the Recorder: keep it alive until then
+        ring_(std::move(ring)),
+        req_(std::move(req)),
+        from_(from),
+        cancel_(std::move(cancel)),
+        done_(std::move(done)) {}
+
+  void Execute() override {
+    try {
+      RangeResult range;
+      ClipPlan plan;
+      int64_t to;
+      {
+        std::shared_ptr<PacketRing> ring = std::move(ring_);  // held only while references are taken
+        to = req_.last ? ring->Newest() : req_.wall ? ring->WallToTimeline(ClampUs(req_.to)) : ClampUs(req_.to);
+        const int64_t from = req_.last ? to - ClampUs(req_.from) : from_;
+        requested_from_ = from;
+        requested_to_ = to;
+        RangeQuery q;
+        q.from = from;
+        q.to = to;
+        range = ring->Query(q);
+      }
+      plan = PlanClip(range, requested_from_, requested_to_);
+      req_.mux.cancel = cancel_.get();
+      clip_ = WriteClip(range, plan, req_.mux);
+      // The packets' references are dropped here with `range`, off the main thread.
+    } catch (const Exception& e) {
+      failure_ = e.failure();
+    } catch (const std::exception& e) {
+      failure_ = {code::kWrite, e.what(), 0};
+    }
+  }
+
+  void OnOK() override {
+    done_();
+    Napi::Env env = Env();
+    if (!failure_.code.empty()) {
+      deferred_->Reject(MakeError(env, failure_).Value());
+      return;
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("path", req_.mux.path);
+    r.Set("format", clip_.mux.format);
+    r.Set("start", Seconds(env, clip_.start));
+    r.Set("end", Seconds(env, clip_.end));
+    const bool wall = clip_.start_wall != 0;
+    r.Set("startTime", wall ? Napi::Number::New(env, clip_.start_wall / 1e3) : env.Null());
+    r.Set("endTime", wall ? Napi::Number::New(env, clip_.end_wall / 1e3) : env.Null());
+    r.Set("duration", Seconds(env, clip_.end - clip_.start));
+    r.Set("requestedFrom", Seconds(env, requested_from_));
+    r.Set("requestedTo", Seconds(env, requested_to_));
+    r.Set("bytes", Napi::Number::New(env, (double)clip_.mux.bytes));
+    r.Set("packets", Napi::Number::New(env, (double)clip_.mux.packets));
+    r.Set("gaps", clip_.gaps);
+    Napi::Array streams = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (const TrackParams& t : clip_.tracks) {
+      if (!t.par) continue;
+      Napi::Object s = Napi::Object::New(env);
+      s.Set("type", t.type == AVMEDIA_TYPE_VIDEO ? "video" : "audio");
+      s.Set("codec", avcodec_get_name(t.par->codec_id));
+      streams.Set(n++, s);
+    }
+    r.Set("streams", streams);
+    deferred_->Resolve(r);
+  }
+  void OnError(const Napi::Error& e) override {
+    done_();
+    deferred_->Reject(e.Value());
+  }
+
+ private:
+  std::shared_ptr<Napi::Promise::Deferred> deferred_;
+  std::shared_ptr<Napi::ObjectReference> recorder_;
+  std::shared_ptr<PacketRing> ring_;
+  SaveRequest req_;
+  int64_t from_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  std::function<void()> done_;
+  int64_t requested_from_ = 0, requested_to_ = 0;
+  ClipResult clip_;
+  Failure failure_;
+};
+
+}  // namespace
+
+int64_t Saves::ResolveTo(const PacketRing& ring, const SaveRequest& req) {
+  return req.wall ? ring.WallToTimeline(ClampUs(req.to)) : ClampUs(req.to);
+}
+
+bool Saves::Final(const PacketRing& ring, int64_t from, int64_t to) {
+  if (ring.Newest() < to) return false;
+  RangeQuery q;
+  q.from = std::max(from, to - kTailUs);
+  q.to = to;
+  q.timing_only = true;
+  try {
+    return PlanClip(ring.Query(q), from, to).complete;
+  } catch (const Exception&) {
+    return true;  // the range is gone or empty: let the save run and report it
+  }
+}
+
+Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, bool running) {
+  Napi::Env env = recorder.Env();
+  Waiting w;
+  w.deferred = std::make_shared<Napi::Promise::Deferred>(env);
+  Napi::Promise promise = w.deferred->Promise();
+  if (req.wall && !ring->HasWallClock()) {
+    w.deferred->Reject(MakeError(env, {code::kInvalidArg,
+                                       "This source has no wall clock (a file read at full speed): give the range "
+                                       "in timeline seconds ({ clock: 'timeline' }), or read it with readRate: 'native'"})
+                           .Value());
+    return promise;
+  }
+  w.recorder = std::make_shared<Napi::ObjectReference>(Napi::Persistent(recorder));
+  w.cancel = std::make_shared<std::atomic<bool>>(false);
+  w.from = req.last ? 0 : req.wall ? ring->WallToTimeline(ClampUs(req.from)) : ClampUs(req.from);
+  w.to_hint = req.last ? 0 : ResolveTo(*ring, req);
+  w.ring = std::move(ring);
+  w.req = std::move(req);
+  const uint32_t id = w.req.id;
+  if (w.req.last || Final(*w.ring, w.from, w.to_hint)) {
+    Run(env, std::move(w));
+  } else if (!running) {
+    w.deferred->Reject(MakeError(env, {code::kSourceEnded,
+                                       "The source has ended; the buffer will not reach the requested end"})
+                           .Value());
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    earliest_ = std::min<int64_t>(earliest_.load(), w.to_hint);
+    waiting_.emplace(id, std::move(w));
+  }
+  return promise;
+}
+
+std::vector<uint32_t> Saves::ReadyIds(int64_t newest) {
+  std::vector<uint32_t> ready;
+  if (newest < earliest_.load(std::memory_order_relaxed)) return ready;
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t earliest = INT64_MAX;
+  for (auto& [id, w] : waiting_) {
+    // A wall-clock `to` maps for good once it is buffered: map it again until then.
+    const int64_t to = ResolveTo(*w.ring, w.req);
+    if (Final(*w.ring, w.from, to))
+      ready.push_back(id);
+    else
+      earliest = std::min(earliest, to);
+  }
+  earliest_ = earliest;
+  return ready;
+}
+
+void Saves::Launch(Napi::Env env, const std::vector<uint32_t>& ids) {
+  for (uint32_t id : ids) {
+    Waiting w;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = waiting_.find(id);
+      if (it == waiting_.end()) continue;  // cancelled meanwhile
+      w = std::move(it->second);
+      waiting_.erase(it);
+    }
+    Run(env, std::move(w));
+  }
+}
+
+void Saves::Run(Napi::Env env, Waiting w) {
+  const uint32_t id = w.req.id;
+  running_[id] = w.cancel;
+  auto* worker = new SaveWorker(env, w.deferred, w.recorder, std::move(w.ring), std::move(w.req), w.from, w.cancel,
+                                [this, id] { running_.erase(id); });
+  worker->Queue();
+}
+
+void Saves::Cancel(Napi::Env env, uint32_t id) {
+  if (auto it = running_.find(id); it != running_.end()) it->second->store(true);
+  Waiting w;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    w = std::move(it->second);
+    waiting_.erase(it);
+  }
+  w.deferred->Reject(MakeError(env, {code::kAborted, "The save was aborted while waiting for post-roll"}).Value());
+}
+
+void Saves::Closed(Napi::Env env, bool stopped, const std::string& reason) {
+  std::map<uint32_t, Waiting> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    waiting.swap(waiting_);
+    earliest_ = INT64_MAX;
+  }
+  for (auto& [id, w] : waiting) {
+    // Reached by the last packets: save what there is. Otherwise the end will never come.
+    if (w.ring->Newest() >= ResolveTo(*w.ring, w.req)) {
+      Run(env, std::move(w));
+      continue;
+    }
+    Failure f = stopped ? Failure{code::kStopped, "The recorder stopped before the buffer reached the requested end"}
+                        : Failure{code::kSourceEnded, "The source ended before the buffer reached the requested end" +
+                                                          (reason.empty() ? std::string() : " (" + reason + ")")};
+    w.deferred->Reject(MakeError(env, f).Value());
+  }
+}
+
+}  // namespace avr

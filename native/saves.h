@@ -1,0 +1,63 @@
+// Saves of one recorder: a save whose end is still to come waits here (post-roll) until the buffer holds
+// every packet the clip will have, then writes on a libuv worker. Released only when the clip is final,
+// so a save made during post-roll and the same range saved later write identical packets.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "muxer.h"
+#include "packet_ring.h"
+
+namespace avr {
+
+struct SaveRequest {
+  uint32_t id = 0;
+  bool last = false;         // saveLast: from = newest - seconds
+  bool wall = false;         // from/to are µs since the epoch
+  double from = 0, to = 0;   // µs (last: the length)
+  MuxOptions mux;
+};
+
+class Saves {
+ public:
+  using Done = std::function<void()>;
+
+  // Main thread. `running`: the ingest thread may still bring the range's end.
+  Napi::Promise Submit(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, bool running);
+  void Cancel(Napi::Env env, uint32_t id);
+  // The ingest thread has finished: waiting saves run with what there is, or fail when their end never came.
+  void Closed(Napi::Env env, bool stopped, const std::string& reason);
+  // Starts the saves that ReadyIds() found (main thread).
+  void Launch(Napi::Env env, const std::vector<uint32_t>& ids);
+
+  // Ingest thread, after each buffered packet: ids of waiting saves whose clip is now final.
+  std::vector<uint32_t> ReadyIds(int64_t newest);
+
+ private:
+  struct Waiting {
+    std::shared_ptr<PacketRing> ring;
+    SaveRequest req;
+    int64_t from = 0;        // timeline µs
+    int64_t to_hint = 0;     // timeline µs of `to` when it was parked (a wall `to` is mapped again later)
+    std::shared_ptr<std::atomic<bool>> cancel;
+    std::shared_ptr<Napi::Promise::Deferred> deferred;       // main thread only
+    std::shared_ptr<Napi::ObjectReference> recorder;         // main thread only
+  };
+  static int64_t ResolveTo(const PacketRing& ring, const SaveRequest& req);
+  static bool Final(const PacketRing& ring, int64_t from, int64_t to);
+  void Run(Napi::Env env, Waiting w);
+
+  std::mutex mu_;
+  std::map<uint32_t, Waiting> waiting_;
+  std::atomic<int64_t> earliest_{INT64_MAX};
+  std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> running_;  // main thread
+};
+
+}  // namespace avr
