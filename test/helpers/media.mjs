@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SYS_PYTHON = '/usr/bin/python3'; // the pyenv python3 first on PATH has no `gi`
-const READY_TIMEOUT = 20_000;
+/** Multiplies wall-clock timeouts: sanitizer builds run several times slower. */
+export const TIME_SCALE = Number(process.env.AV_REWIND_TIME_SCALE) || (/asan/i.test(process.env.AV_REWIND_BINDING ?? '') ? 4 : 1);
+const READY_TIMEOUT = 20_000 * TIME_SCALE;
 
 // ---------------------------------------------------------------- cleanup
 
@@ -181,7 +183,7 @@ function listening(port) {
  */
 export async function makeMedia({
   out, seconds = 20, width = 320, height = 240, fps = 25, gopSeconds = 1,
-  audio = true, video = true, bframes = false, bitrate,
+  audio = true, video = true, bframes = false, bitrate, codec = 'libx264',
 } = {}) {
   assert(audio || video, 'makeMedia: need audio or video');
   out ??= path.join(tmpDir('av-rewind-media-'), 'media.mp4');
@@ -190,9 +192,12 @@ export async function makeMedia({
   if (video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`);
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (video) {
-    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    // bframes: true = 2, or a number (3 and more: x264 makes a B-pyramid, decode order 0 4 2 1 3).
+    const bf = String(bframes === true ? 2 : bframes || 0);
+    args.push('-c:v', codec, '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
       // Keyframe exactly every gopSeconds: tests can predict where clips may start.
-      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', bframes ? '2' : '0');
+      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', bf);
+    if (codec === 'libx265') args.push('-x265-params', `log-level=error:keyint=${gop}:min-keyint=${gop}:scenecut=0:bframes=${bf}`);
     if (bitrate) args.push('-b:v', String(bitrate));
   }
   if (audio) args.push('-c:a', 'aac', '-ar', '48000', '-ac', '2');
@@ -322,6 +327,14 @@ export async function startRtsp({ transport = 'any' } = {}) {
 
 const num = (v) => (v === undefined || v === null || v === 'N/A' ? null : Number(v));
 
+/** Every packet of a file as ffprobe lists it (stream, pts, dts, duration, size, flags), in file order. */
+export async function packetList(file) {
+  const { out } = await run('ffprobe',
+    ['-v', 'error', '-show_entries', 'packet=stream_index,pts,dts,duration,size,flags', '-of', 'csv=p=0', file],
+    { timeout: 60_000 });
+  return out.trim().split('\n');
+}
+
 /** ffprobe a file: format, streams and every packet (times in seconds). */
 export async function probe(file) {
   const { out } = await run('ffprobe',
@@ -331,7 +344,7 @@ export async function probe(file) {
   const packets = {};
   for (const p of j.packets ?? []) {
     (packets[p.stream_index] ??= []).push({
-      pts: num(p.pts_time), dts: num(p.dts_time), key: (p.flags ?? '').includes('K'),
+      pts: num(p.pts_time), dts: num(p.dts_time), key: (p.flags ?? '').includes('K'), duration: num(p.duration_time),
     });
   }
   return {
@@ -340,6 +353,7 @@ export async function probe(file) {
     streams: (j.streams ?? []).map((s) => ({
       index: s.index, codec_type: s.codec_type, codec_name: s.codec_name,
       width: s.width, height: s.height, sample_rate: num(s.sample_rate), channels: s.channels,
+      codec_tag_string: s.codec_tag_string,
       start_time: num(s.start_time), duration: num(s.duration),
     })),
     packets,
