@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Recorder, versions } from 'av-rewind';
 import { tmpDir } from '../helpers/media.mjs'; // removed on exit
 
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 300);
 if (!(SECONDS > 0)) throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
 const RUNS = 3;
@@ -152,6 +154,22 @@ async function saves(rec, file, dir) {
   return { ours, theirs };
 }
 
+// Memory in fresh processes (test/bench/memory.mjs): one recorder buffering the whole input, as mp4 and as
+// MPEG-TS (the live formats: HLS, UDP, SRT, HTTP-TS), and many idle live recorders.
+async function memory(file, dir) {
+  const ts = path.join(dir, 'input.ts');
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-c', 'copy', ts], { timeout: 120_000 });
+  const small = path.join(dir, 'small.ts');
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi',
+    '-i', 'sine=sample_rate=48000', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-t', '30', small], { timeout: 120_000 });
+  const child = async (...args) => JSON.parse((await run(process.execPath, [path.join(HERE, 'memory.mjs'), ...args], { timeout: 300_000 })).out);
+  const mp4 = await child('one', file);
+  const mpegts = await child('one', ts);
+  const many = await child('many', small, '16');
+  fs.rmSync(ts);
+  return { mp4, mpegts, many };
+}
+
 // Event-loop delay of a loop doing nothing but the histogram's own timer, for `seconds`.
 async function idleLoopDelay(seconds) {
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -182,6 +200,8 @@ try {
 } finally {
   await ing.rec.stop();
 }
+log('memory: one recorder per fresh process (mp4, MPEG-TS), then 1 + 16 idle live recorders');
+const mem = await memory(file, outDir);
 
 // ---------------------------------------------------------------- report
 
@@ -205,6 +225,11 @@ const rows = [
   ['Output file, MiB / duration s', `${f(oursBytes / MB, 1)} / ${f(sv.ours[0].duration)}`, f(ffBytes / MB, 1), ''],
   ['Event-loop delay during save, max / p99 ms', `${f(worst('maxMs'), 1)} / ${f(worst('p99Ms'), 1)}`, '', ''],
   ['Event-loop delay, idle baseline, max / p99 ms', `${f(idle.maxMs, 1)} / ${f(idle.p99Ms, 1)}`, '', ''],
+  ...[['mp4', mem.mp4], ['MPEG-TS', mem.mpegts]].map(([name, m]) => [
+    `Fresh process, ${name}: RSS − base / held, MiB (goal ≤ 1.03 × held + 15)`,
+    `${f(m.rss / MB, 1)} / ${f(m.held / MB, 1)} → ${f(m.rss / m.held, 3)} (${f((m.rss - 1.03 * m.held) / MB, 1)} MiB over 1.03×)`, '', '']),
+  ['Loading FFmpeg\'s libraries (before any recorder), RSS MiB', f(mem.mp4.library / MB, 1), '', ''],
+  ['Idle live recorder: first / each of 16 more, MiB beyond its buffer', `${f((mem.many.first - mem.many.firstHeld) / MB, 2)} / ${f(mem.many.perExtra / MB, 2)}`, '', ''],
 ];
 const head = ['Metric', 'av-rewind', 'ffmpeg CLI', 'ratio (ours/ffmpeg)'];
 
