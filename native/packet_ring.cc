@@ -22,7 +22,7 @@ std::string Seconds(int64_t us) {
 
 }  // namespace
 
-RingEntry RefEntry(const RingEntry& e) {
+RingEntry RefEntry(const RingEntry& e, bool with_data) {
   RingEntry r;
   r.track = e.track;
   r.pts = e.pts;
@@ -31,7 +31,7 @@ RingEntry RefEntry(const RingEntry& e) {
   r.key = e.key;
   r.session = e.session;
   r.held = e.held;
-  if (e.pkt) {
+  if (e.pkt && with_data) {
     r.pkt = MakePacket();
     if (!r.pkt || av_packet_ref(r.pkt.get(), e.pkt.get()) < 0) Fail(code::kWrite, "Out of memory");
   }
@@ -226,17 +226,7 @@ RangeResult PacketRing::Query(const RangeQuery& q) const {
     if (e.dts > q.to + q.slack) break;
     if (!(q.tracks & (1u << e.track))) continue;
     if (i < start && e.track == key_track_ && q.from_keyframe) continue;  // decoding starts at the keyframe
-    if (q.timing_only) {
-      RingEntry t;
-      t.track = e.track;
-      t.pts = e.pts;
-      t.dts = e.dts;
-      t.duration = e.duration;
-      t.key = e.key;
-      r.packets.push_back(std::move(t));
-    } else {
-      r.packets.push_back(RefEntry(e));
-    }
+    r.packets.push_back(RefEntry(e, !q.timing_only));
   }
   for (const Gap& g : gaps_)
     if (g.to > base && g.from < q.to) r.gaps.push_back(g);

@@ -41,8 +41,9 @@ struct RingEntry {
   int64_t held = 0;     // bytes this reference keeps alive (the whole buffer, not just the payload)
 };
 
-// A fresh reference to the same data (av_packet_ref: no copy); throws on allocation failure.
-RingEntry RefEntry(const RingEntry& e);
+// A fresh reference to the same data (av_packet_ref: no copy), or only the times and parameters
+// (with_data false); throws on allocation failure.
+RingEntry RefEntry(const RingEntry& e, bool with_data = true);
 
 struct Gap {
   int64_t from, to;  // timeline µs
