@@ -2,10 +2,11 @@
 // container, ranges, post-roll, eviction caps, cancellation and failed saves.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder, RecorderError, syntheticSource } from 'av-rewind';
-import { checkClip, probe, tmpDir, waitFor } from './helpers/media.mjs';
+import { budget, checkClip, probe, tmpDir, waitFor } from './helpers/media.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const small = (o = {}) => syntheticSource({ width: 320, height: 240, fps: 25, ...o });
@@ -19,15 +20,27 @@ async function rejectsCode(promise, code) {
   return err;
 }
 
+// A save listens on its AbortSignal from when its work begins (after the argument checks), e.g. its
+// wait for post-roll: wait for that rather than for a guess of how long the checks take.
+const waitingOn = (signal) => waitFor(() => getEventListeners(signal, 'abort').length > 0, { message: 'the save never began' });
+
 const live = suite('lavfi: a live recorder');
-let rec, dir;
+let rec, dir, startedAt, startedBy;
 live.before(async () => {
   dir = tmpDir();
   rec = new Recorder({ ...small(), bufferSeconds: 60, encoder: { gopSeconds: 1 } });
+  startedAt = Date.now();
   const info = await rec.start();
+  startedBy = Date.now();
   assert.is(info.format, 'lavfi');
-  await waitFor(() => rec.stats.bufferedSeconds >= 6, { timeout: 15_000, message: 'buffer never reached 6 s' });
+  await waitFor(() => rec.stats.bufferedSeconds >= 6, { timeout: budget(6), message: () => `buffer stayed at ${rec.stats.bufferedSeconds} s` });
 });
+
+// The wall clock the buffer maps its timeline to: the instant its first packet was buffered, which
+// start() brackets. Frames are paced in real time from the first one read (at or after startedAt), so
+// the newest media can run ahead of the wall clock by no more than that anchor's delay plus a frame.
+const anchorOf = (s) => s.newestTime.getTime() - s.newest * 1000;
+const maxLead = (s) => anchorOf(s) - startedAt + 100;
 live.after(async () => {
   await rec?.stop();
 });
@@ -42,8 +55,14 @@ live('info describes the encoded-once streams', () => {
 live('stats reflect a growing buffer on the wall clock', () => {
   const s = rec.stats;
   assert.is(s.state, 'recording');
+  const now = Date.now();
   assert.ok(s.bufferedSeconds >= 6 && s.bytes > 0 && s.packets > 0 && s.gops >= 6, JSON.stringify(s));
-  assert.ok(Math.abs(s.newestTime.getTime() - Date.now()) < 2000, `newestTime ${s.newestTime.toISOString()}`);
+  // Timeline 0 is the first packet, buffered while start() ran; newestTime follows from it.
+  const anchor = anchorOf(s);
+  assert.ok(anchor >= startedAt - 5 && anchor <= startedBy + 5,
+    `timeline 0 at ${anchor - startedAt} ms after start() began; it resolved after ${startedBy - startedAt} ms`);
+  assert.ok(s.newestTime.getTime() <= now + maxLead(s), `newestTime ${s.newestTime.getTime() - now} ms ahead of now`);
+  assert.ok(Math.abs(s.oldestTime.getTime() - s.oldest * 1000 - anchor) < 5, `oldestTime ${s.oldestTime.toISOString()}`);
   assert.ok(s.memory >= s.bytes);
   assert.equal(s.gaps, []);
 });
@@ -91,17 +110,25 @@ live('a range that ends in the future waits for post-roll', async () => {
   const t0 = Date.now();
   const clip = await rec.saveRange({ from: t0 - 2000, to: t0 + 2000 }, path.join(dir, 'postroll.mp4'));
   const waited = Date.now() - t0;
-  assert.ok(waited >= 1800, `resolved after ${waited} ms, before the buffer reached 'to'`);
+  // The buffer reaches 'to' no sooner than its lead over the wall clock allows.
+  const lead = maxLead(rec.stats);
+  assert.ok(waited >= 2000 - lead, `resolved after ${waited} ms (the buffer leads by at most ${lead} ms), before the buffer reached 'to'`);
   assert.ok(clip.duration >= 3.8 && clip.duration <= 5.2, `duration ${clip.duration}`);
   assert.ok(clip.end.getTime() >= t0 + 1900);
   await checkClip(clip.path, { seconds: clip.duration, tolerance: 0.2 });
 });
 
 live('more than is buffered gives what is there; a range outside the buffer is an error', async () => {
+  // The buffer moves while the save runs (it grows, and evicts once it holds 60 s): the clip spans it
+  // as it was at some instant between these two reads.
+  const before = rec.stats;
   const clip = await rec.saveLast(3600, path.join(dir, 'all.ts'));
+  const after = rec.stats;
   assert.is(clip.requested, 3600);
-  assert.ok(Math.abs(clip.duration - rec.stats.bufferedSeconds) < 1.5, `${clip.duration} vs ${rec.stats.bufferedSeconds}`);
-  assert.is(clip.timeline.start, 0);
+  const span = `clip ${JSON.stringify(clip.timeline)}; buffer ${before.oldest}..${before.newest} before, ${after.oldest}..${after.newest} after`;
+  assert.ok(clip.timeline.start >= before.oldest && clip.timeline.start <= after.oldest, `starts at the oldest keyframe: ${span}`);
+  assert.ok(clip.timeline.end >= before.newest - 0.001 && clip.timeline.end <= after.newest + 0.001, `ends at the newest packet: ${span}`);
+  assert.ok(Math.abs(clip.duration - (clip.timeline.end - clip.timeline.start)) < 0.001, `duration ${clip.duration}: ${span}`);
   const now = Date.now();
   await rejectsCode(rec.saveRange({ from: now - 7200_000, to: now - 3600_000 }, path.join(dir, 'old.mp4')), 'ERR_RANGE_NOT_BUFFERED');
   assert.not.ok(fs.existsSync(path.join(dir, 'old.mp4')));
@@ -115,18 +142,19 @@ live('an aborted save leaves no file and recording goes on', async () => {
   await rejectsCode(p, 'ERR_ABORTED');
   const wait = new AbortController();
   const q = rec.saveRange({ from: Date.now() - 1000, to: Date.now() + 60_000 }, path.join(dir, 'aborted2.mp4'), { signal: wait.signal });
-  setTimeout(() => wait.abort(), 100);
+  await waitingOn(wait.signal);
+  wait.abort();
   await rejectsCode(q, 'ERR_ABORTED');
   assert.equal(fs.readdirSync(dir).filter((f) => f.includes('aborted') || f.includes('partial')), []);
 
-  await sleep(600);
-  assert.ok(rec.stats.newest > before + 0.5, 'recording stopped');
+  await waitFor(() => rec.stats.newest > before + 0.5, { timeout: budget(0.5), message: 'recording stopped' });
   await checkClip((await rec.saveLast(1, path.join(dir, 'after.mp4'))).path);
 });
 
 live('stop() rejects a pending post-roll wait', async () => {
-  const p = rec.saveRange({ from: Date.now() - 1000, to: Date.now() + 60_000 }, path.join(dir, 'never.mp4'));
-  await sleep(100);
+  const { signal } = new AbortController(); // never aborted: it only shows when the wait has begun
+  const p = rec.saveRange({ from: Date.now() - 1000, to: Date.now() + 60_000 }, path.join(dir, 'never.mp4'), { signal });
+  await waitingOn(signal);
   const t0 = Date.now();
   await rec.stop();
   assert.ok(Date.now() - t0 < 1000, `stop took ${Date.now() - t0} ms`);
@@ -144,7 +172,7 @@ caps('eviction keeps the buffer within bufferSeconds and maxBufferBytes, a whole
   const byBytes = new Recorder({ ...small({ width: 640, height: 480 }), maxBufferBytes: cap, encoder: { gopSeconds: 0.5 }, statsInterval: 0 });
   await Promise.all([byTime.start(), byBytes.start()]);
   try {
-    await waitFor(() => byTime.stats.evictedPackets > 0 && byBytes.stats.evictedPackets > 0, { timeout: 15_000 });
+    await waitFor(() => byTime.stats.evictedPackets > 0 && byBytes.stats.evictedPackets > 0, { timeout: budget(4) });
     for (let i = 0; i < 10; i++) {
       const t = byTime.stats;
       assert.ok(t.bufferedSeconds <= 3.0001 && t.bufferedSeconds >= 1.9, `time cap: ${t.bufferedSeconds} s`);
@@ -169,7 +197,7 @@ caps('audio-only and video-only sources; a save the muxer refuses leaves no file
   try {
     assert.equal(audio.info.streams.map((s) => s.codec), ['aac']);
     assert.equal(video.info.streams.map((s) => s.codec), ['mjpeg']);
-    await waitFor(() => audio.stats.bufferedSeconds > 2.5 && video.stats.bufferedSeconds > 2.5, { timeout: 10_000 });
+    await waitFor(() => audio.stats.bufferedSeconds > 2.5 && video.stats.bufferedSeconds > 2.5, { timeout: budget(2.5) });
     const dir = tmpDir();
     // FLV cannot carry MJPEG: the muxer refuses it after the output file was opened.
     const err = await rejectsCode(video.saveLast(2, path.join(dir, 'v.flv')), 'ERR_WRITE');

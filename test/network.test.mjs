@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { Recorder } from 'av-rewind';
-import { checkClip, makeMedia, startHls, startRtmp, startRtsp, startTcpTs, startUdpTs, tmpDir, waitFor } from './helpers/media.mjs';
+import { budget, checkClip, makeMedia, startHls, startRtmp, startRtsp, startTcpTs, startUdpTs, TIME_SCALE, tmpDir, waitFor } from './helpers/media.mjs';
 
 const net = suite('network sources');
 let media, dir;
@@ -15,13 +15,13 @@ net.before(async () => {
 
 // Records `url` until `seconds` are buffered, saves the last 3 s and checks the file.
 async function recordAndSave(url, name, { seconds = 4, inputOptions, audio = true } = {}) {
-  const rec = new Recorder({ source: url, inputOptions, statsInterval: 0, openTimeout: 10 });
+  const rec = new Recorder({ source: url, inputOptions, statsInterval: 0, openTimeout: 10 * TIME_SCALE });
   try {
     const info = await rec.start();
     assert.equal(info.streams.map((s) => s.type), audio ? ['video', 'audio'] : ['video']);
     assert.is(info.streams[0].codec, 'h264');
     assert.is(info.streams[0].encodedFrom, null, 'compressed input must not be re-encoded');
-    await waitFor(() => rec.stats.bufferedSeconds >= seconds, { timeout: 20_000, message: `${name}: buffer stayed at ${rec.stats.bufferedSeconds} s` });
+    await waitFor(() => rec.stats.bufferedSeconds >= seconds, { timeout: budget(seconds, 15), message: () => `${name}: buffer stayed at ${rec.stats.bufferedSeconds} s` });
     const clip = await rec.saveLast(3, path.join(dir, `${name}.mp4`));
     assert.ok(clip.duration >= 2.9 && clip.duration <= 4.2, `${name}: duration ${clip.duration}`);
     await checkClip(clip.path, { seconds: clip.duration, tolerance: 0.25, audio });

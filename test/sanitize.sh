@@ -12,6 +12,8 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS="detect_leaks=1:log_path=$log:abort_on_error=0:fast_unwind_on_malloc=0"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$log"
 export LSAN_OPTIONS="exitcode=0:suppressions=$PWD/test/lsan.supp"
+# Instrumented code runs several times slower: the tests' wall-clock budgets (not their checks) grow by this factor.
+export AV_REWIND_TEST_SLOW="${AV_REWIND_TEST_SLOW:-4}"
 node test/run.mjs "${1:-\\.test\\.mjs$}"
 rc=$?
 unset LD_PRELOAD

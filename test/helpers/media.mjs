@@ -13,9 +13,32 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SYS_PYTHON = '/usr/bin/python3'; // the pyenv python3 first on PATH has no `gi`
-/** Multiplies wall-clock timeouts: sanitizer builds run several times slower. */
-export const TIME_SCALE = Number(process.env.AV_REWIND_TIME_SCALE) || (/asan/i.test(process.env.AV_REWIND_BINDING ?? '') ? 4 : 1);
-const READY_TIMEOUT = 20_000 * TIME_SCALE;
+
+// ---------------------------------------------------------------- time budgets
+
+/**
+ * Multiplier for every wall-clock budget in the tests. 1 normally; larger under the sanitizers
+ * (AV_REWIND_BINDING pointing at the ASan build, as test/sanitize.sh sets it) and when
+ * AV_REWIND_TEST_SLOW is set: to a number > 1 it is the factor, to anything else but 0 it means 4.
+ * Only wall-clock allowances (timeouts, how long a child records) scale with it; what a test
+ * asserts about the media never does.
+ */
+export const TIME_SCALE = (() => {
+  const slow = process.env.AV_REWIND_TEST_SLOW ?? '';
+  if (slow !== '' && slow !== '0') return Number(slow) > 1 ? Number(slow) : 4;
+  return /asan/i.test(process.env.AV_REWIND_BINDING ?? '') ? 4 : 1;
+})();
+
+/**
+ * Wall-clock budget, in ms, for a wait that needs `seconds` of real time (a live source producing
+ * that much media, a child process's own fixed waits): twice that, plus `slack` seconds for
+ * start-up and a loaded machine, times TIME_SCALE. A budget only bounds how long a test may hang.
+ */
+export function budget(seconds = 0, slack = 10) {
+  return Math.round((2 * seconds + slack) * 1000 * TIME_SCALE);
+}
+
+const READY_TIMEOUT = budget(0, 20);
 
 // ---------------------------------------------------------------- cleanup
 
@@ -65,8 +88,11 @@ export async function freePort(type = 'tcp') {
   }
 }
 
-/** Polls `fn` until it returns something truthy (resolved with it). Throws from `fn` count as "not yet". */
-export async function waitFor(fn, { timeout = 10_000, interval = 50, message } = {}) {
+/**
+ * Polls `fn` until it returns something truthy (resolved with it). Throws from `fn` count as "not yet".
+ * `message` may be a function, called on timeout (e.g. to show a child's output at that moment).
+ */
+export async function waitFor(fn, { timeout = budget(), interval = 50, message } = {}) {
   const end = Date.now() + timeout;
   let lastErr;
   for (;;) {
@@ -75,15 +101,25 @@ export async function waitFor(fn, { timeout = 10_000, interval = 50, message } =
       if (v) return v;
     } catch (e) { lastErr = e; }
     if (Date.now() >= end) {
-      throw new Error(`${message ?? 'waitFor'}: timed out after ${timeout} ms` +
+      const what = typeof message === 'function' ? message() : message;
+      throw new Error(`${what ?? 'waitFor'}: timed out after ${timeout} ms` +
         (lastErr ? ` (last error: ${lastErr.message})` : ''));
     }
     await sleep(interval);
   }
 }
 
+/** Settles like `promise`, or rejects once `timeout` ms have passed (for waits on one event). */
+export function within(promise, timeout, message = 'within') {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${message}: timed out after ${timeout} ms`)), timeout); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Runs a command to completion; rejects on timeout or non-zero exit unless `allowFail`. */
-function run(cmd, args, { timeout = 120_000, allowFail = false } = {}) {
+function run(cmd, args, { timeout = budget(0, 120), allowFail = false } = {}) {
   return new Promise((resolve, reject) => {
     const c = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '', err = '';
@@ -121,7 +157,7 @@ function launch(cmd, args) {
 async function kill(c) {
   if (!c || dead(c)) return;
   c.kill('SIGKILL');
-  await waitFor(() => dead(c), { timeout: 5000, message: `killing pid ${c.pid}` });
+  await waitFor(() => dead(c), { timeout: budget(0, 5), message: `killing pid ${c.pid}` });
 }
 
 /**
@@ -202,7 +238,7 @@ export async function makeMedia({
   }
   if (audio) args.push('-c:a', 'aac', '-ar', '48000', '-ac', '2');
   args.push('-t', String(seconds), out);
-  await run('ffmpeg', args, { timeout: 60_000 + seconds * 5000 });
+  await run('ffmpeg', args, { timeout: budget(2.5 * seconds, 60) });
   return out;
 }
 
@@ -286,7 +322,7 @@ async function startListener(name, port, args, respawn) {
   const svc = service(name, () => launch('ffmpeg', args), {
     respawn,
     // /proc check, no probe connection; without /proc, assume listening after 1 s.
-    ready: () => listening(port) ?? Date.now() - t0 > 1000,
+    ready: () => listening(port) ?? Date.now() - t0 > 1000 * TIME_SCALE,
   });
   await svc.up();
   return { port, stop: svc.stop, restart: svc.restart };
@@ -339,7 +375,7 @@ export async function packetList(file) {
 export async function probe(file) {
   const { out } = await run('ffprobe',
     ['-v', 'error', '-show_format', '-show_streams', '-show_packets', '-of', 'json', file],
-    { timeout: 60_000 });
+    { timeout: budget(0, 60) });
   const j = JSON.parse(out);
   const packets = {};
   for (const p of j.packets ?? []) {
@@ -364,7 +400,7 @@ export async function probe(file) {
 export async function decodeErrors(file) {
   const { code, err } = await run('ffmpeg',
     ['-nostdin', '-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'],
-    { timeout: 120_000, allowFail: true });
+    { timeout: budget(0, 120), allowFail: true });
   return err.trim() || (code ? `ffmpeg exited ${code}` : '');
 }
 
