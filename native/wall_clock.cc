@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace avr {
 
@@ -45,32 +46,43 @@ WallMap WallMap::Slice(int64_t from, int64_t to) const {
 }
 
 void ClockEstimator::Fit() {
-  // Least squares through the window minima, relative to the newest one (keeps the doubles exact).
+  // The highest line that no minimum lies below, judged at the minima's mean instant (the linear-program
+  // skew estimate of Moon, Skelly and Towsley): an edge of the minima's lower convex hull. Delays are
+  // never negative, so the true clock line lies below every sample; jitter and bursts (an HLS client
+  // downloading three segments at once) only lift samples above it, and cannot tilt it.
   const Minimum& last = minima_.back();
-  const double n = (double)minima_.size();
-  double st = 0, sd = 0, stt = 0, std_ = 0;
+  auto x = [&](const Minimum& m) { return (double)(m.t - last.t); };
+  auto y = [&](const Minimum& m) { return (double)(m.d - last.d); };
+  std::vector<const Minimum*> hull;  // lower hull, by increasing t (minima come in t order)
   for (const Minimum& m : minima_) {
-    const double x = (double)(m.t - last.t), y = (double)(m.d - last.d);
-    st += x;
-    sd += y;
-    stt += x * x;
-    std_ += x * y;
+    while (hull.size() >= 2) {
+      const Minimum& a = *hull[hull.size() - 2];
+      const Minimum& b = *hull.back();
+      // Drop b when it lies on or above the segment a → m.
+      if ((x(b) - x(a)) * (y(m) - y(a)) - (y(b) - y(a)) * (x(m) - x(a)) <= 0) hull.pop_back();
+      else break;
+    }
+    hull.push_back(&m);
   }
-  const double den = n * stt - st * st;
+  double mean = 0;
+  for (const Minimum& m : minima_) mean += x(m);
+  mean /= (double)minima_.size();
   double slope = 0;
-  if (minima_.size() >= 2 && den > 0) slope = (n * std_ - st * sd) / den;
-  slope = std::clamp(slope, -0.5, 0.5);  // a source more than 50 % off real time is not a clock to follow
-  // The line through the minima's centroid, then lowered onto the lowest of them: delays are never
-  // negative, so no minimum may lie below the line.
-  double icept = (sd - slope * st) / n;  // at x = 0 (the newest minimum)
-  double lowest = 0;
+  for (size_t i = 0; i + 1 < hull.size(); i++) {
+    if (x(*hull[i + 1]) >= mean) {
+      slope = (y(*hull[i + 1]) - y(*hull[i])) / (x(*hull[i + 1]) - x(*hull[i]));
+      break;
+    }
+  }
+  slope = std::clamp(slope, -kMaxSkew, kMaxSkew);
+  // That slope's line through the hull vertex that keeps every minimum on or above it.
+  double icept = 0;  // the line's value at the newest minimum's instant, relative to its d
   bool first = true;
-  for (const Minimum& m : minima_) {
-    const double r = (double)(m.d - last.d) - (icept + slope * (double)(m.t - last.t));
-    if (first || r < lowest) lowest = r;
+  for (const Minimum* m : hull) {
+    const double at_last = y(*m) - slope * x(*m);
+    if (first || at_last < icept) icept = at_last;
     first = false;
   }
-  icept += lowest;
   rate_ = 1.0 + slope;
   fit_t_ = last.t;
   fit_d_ = (double)last.d + icept;

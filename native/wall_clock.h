@@ -34,14 +34,15 @@ class WallMap {
 
 // Estimates the source clock from (timeline instant, arrival wall time) samples and steers a WallMap.
 // Arrival = the instant's true wall time + a delay that is never negative (network, buffering). The lower
-// envelope of (arrival − t) is therefore the clock offset: each window keeps its minimum, a line fitted
-// through the recent minima gives offset and rate, and the map slews continuously toward that line (so
-// it stays monotonic and never jumps, however the estimate moves).
+// envelope of (arrival − t) is therefore the clock offset: each window keeps its minimum, the highest
+// line under the recent minima (an edge of their lower convex hull) gives offset and rate, and the map slews
+// continuously toward that line (so it stays monotonic and never jumps, however the estimate moves).
 class ClockEstimator {
  public:
   static constexpr int64_t kWindowUs = 1'000'000;   // one minimum per second of media
   static constexpr size_t kMinima = 60;             // the line is fitted through the last minute
   static constexpr int64_t kSlewUs = 2'000'000;     // the map closes half its error every second
+  static constexpr double kMaxSkew = 0.1;           // no clock to follow is more than 10 % off real time
 
   // Returns true when a new segment was appended to `map`.
   bool Observe(int64_t t, int64_t arrival, WallMap* map);

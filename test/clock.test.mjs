@@ -76,6 +76,26 @@ clock('a camera 50 ppm fast, for a simulated day: still within 100 ms', () => {
   assert.ok(worst < 100, `${worst.toFixed(1)} ms off`);
 });
 
+clock('an HLS start (three 2 s segments at once, then one as each is published) does not tilt the clock', () => {
+  const per = 72, seconds = 600, n = seconds * per, epoch = 1_700_000_000_000_000;
+  const t = new Float64Array(n), arrival = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    t[i] = Math.round((i * 1e6) / per);
+    const segment = Math.floor(t[i] / 2e6);
+    // Segment k is published when it is complete, at 2(k+1) s; the client joins when three are out.
+    arrival[i] = epoch + Math.max(2 * (segment + 1), 6) * 1e6 + 50_000 + (i % 7) * 1000;
+  }
+  const wall = binding.simulateWallClock(t, arrival);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) assert.ok(wall[i] >= wall[i - 1], `the mapping went backwards at ${t[i] / 1e6} s`);
+    // An instant is seen no earlier than its segment's publication: the best mapping is late by the
+    // 50 ms network delay plus up to a segment; the first segments are mapped late (nothing tells yet).
+    if (t[i] >= 20e6) worst = Math.max(worst, Math.abs(wall[i] - epoch - t[i]) / 1000);
+  }
+  assert.ok(worst < 150, `${worst.toFixed(1)} ms off real time after 20 s`);
+});
+
 clock('a live source whose clock runs 5 % fast stays within 150 ms of arrival', async () => {
   const dir = tmpDir();
   const media = await makeMedia({ out: path.join(dir, 'fast.mp4'), seconds: 30, gopSeconds: 1 });
