@@ -1,6 +1,6 @@
 // Option checks: every value is validated here, before any native work, with a message that names the
 // option, what was expected and what was received.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RecorderError } from './errors.js';
 
@@ -142,6 +142,15 @@ export function isLocalFile(source: string, format?: string): boolean {
   return !source.includes('://') && existsSync(source);
 }
 
+function isRegularFile(source: string): boolean {
+  const file = source.startsWith('file:') ? source.slice(5) : source;
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return true; // not there (yet): start() will say so; a missing file is no live feed either
+  }
+}
+
 /** A path as a file: URL for libavformat, so that no ':' in it is read as a protocol. */
 function fileUrl(source: string): string {
   return source.startsWith('file:') ? source : `file:${path.resolve(source)}`;
@@ -173,11 +182,12 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     readRate = o.readRate;
   }
 
-  // A local file read at full speed has no meaningful wall-clock time: its instants get none.
+  // A regular file read at full speed has no meaningful wall-clock time: its instants get none. (A named
+  // pipe or /dev/stdin is a live feed, and keeps its wall clock.)
   const local = isLocalFile(source, format);
   const native: Record<string, unknown> = {
     url: local ? fileUrl(source) : source,
-    wallClock: !(local && readRate === 0),
+    wallClock: !(local && readRate === 0 && isRegularFile(source)),
     format,
     inputOptions,
     readRate,

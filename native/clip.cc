@@ -37,30 +37,36 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
   const int key = range.key_track;
   size_t s = 0;
   while (s < pk.size() && !(pk[s].track == key && pk[s].key)) s++;
-  if (s == pk.size()) Fail(code::kRangeNotBuffered, "The requested range holds no keyframe");
+  if (s == pk.size()) {
+    // A tail-only query (finality checks) may start mid-GOP: its first key-track packet will do there.
+    s = 0;
+    while (s < pk.size() && pk[s].track != key) s++;
+    if (s == pk.size()) Fail(code::kRangeNotBuffered, "The requested range holds no keyframe");
+  }
   const RingEntry& first = pk[s];
   ClipPlan plan;
   plan.start = first.pts;
 
+  auto in_file = [&](const RingEntry& e) {
+    return first.session && e.track < (int)first.session->size() && (*first.session)[e.track].par;
+  };
   // A reconnect that changed a codec ends the clip there: everything before it is a finished stream.
+  // (Tracks the clip's first connection lacked are not in the file, so they cannot end it.)
   size_t limit = pk.size();
   for (size_t i = s; i < pk.size(); i++) {
-    if (!Compatible(first.session, pk[i].session, pk[i].track)) {
+    if (in_file(pk[i]) && !Compatible(first.session, pk[i].session, pk[i].track)) {
       limit = i;
       break;
     }
   }
   const bool cut_by_session = limit < pk.size();
-  auto in_file = [&](const RingEntry& e) {
-    return first.session && e.track < (int)first.session->size() && (*first.session)[e.track].par;
-  };
 
   // Key track: the smallest decode-order prefix holding every frame presented before T, with T grown
   // until that prefix also holds every frame presented before its own last frame.
   std::vector<size_t> frames;
   for (size_t i = s; i < limit; i++)
     if (pk[i].track == key) frames.push_back(i);
-  int64_t bound = cut_by_session ? INT64_MAX : to;
+  int64_t bound = to;
   size_t last = 0;  // frames[0..last] are kept
   for (;;) {
     size_t l = 0;
@@ -69,7 +75,7 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
     int64_t shown = INT64_MIN;
     for (size_t k = 0; k <= l; k++) shown = std::max(shown, pk[frames[k]].pts);
     last = l;
-    if (bound == INT64_MAX || shown < bound) break;
+    if (shown < bound) break;
     bound = shown + 1;
   }
   int64_t key_end = plan.start;
@@ -91,9 +97,10 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
 
   // Final when no packet still to come can belong to the clip: every track has buffered a packet that
   // decodes at or after the bound (later packets present later still: pts >= dts).
-  plan.need = std::max(bound == INT64_MAX ? key_end : bound, key_end);
+  plan.need = std::max(bound, key_end);
   plan.complete = true;
-  if (!cut_by_session) {
+  // Cut by a reconnect, or no connection open: nothing still to come can join the clip.
+  if (!cut_by_session && range.connected) {
     const int64_t key_dts = key < (int)range.newest_dts.size() ? range.newest_dts[key] : INT64_MIN;
     for (int t = 0; t < range.tracks; t++) {
       const bool present = t < (int)range.present.size() && range.present[t];

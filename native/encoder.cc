@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "errors.h"
 
@@ -169,46 +170,56 @@ void StreamEncoder::OnDecoded(AVFrame* frame, const Sink& sink) {
     return;
   }
   const int64_t pts = frame->best_effort_timestamp;
-  if (pts != AV_NOPTS_VALUE) Resync(av_rescale_q(pts, in_tb_, enc_->time_base));
+  if (pts != AV_NOPTS_VALUE) Resync(av_rescale_q(pts, in_tb_, enc_->time_base), sink);
   if (fifo_pts_ == AV_NOPTS_VALUE) fifo_pts_ = 0;
   Convert((const uint8_t**)frame->extended_data, frame->nb_samples);
   DrainFifo(false, sink);
 }
 
-void StreamEncoder::Resync(int64_t pts) {
+void StreamEncoder::Resync(int64_t pts, const Sink& sink) {
   const int64_t delay = swr_get_delay(swr_.get(), enc_->sample_rate);  // samples inside the resampler
-  if (fifo_pts_ == AV_NOPTS_VALUE || av_audio_fifo_size(fifo_.get()) == 0) {
+  if (fifo_pts_ == AV_NOPTS_VALUE) {
     fifo_pts_ = pts - delay;
     return;
   }
-  // Where the next converted sample will land if the samples so far were exactly on time.
-  const int64_t drift = pts - (fifo_pts_ + av_audio_fifo_size(fifo_.get()) + delay);
-  // Device clocks drift and drop samples (xruns); counting samples alone would let that accumulate into
-  // A/V desync over hours. Small differences are timestamp jitter; past a threshold, follow the source.
+  // Where the next converted sample lands if every sample so far was on time. Device clocks drift and
+  // drop samples (xruns); counting samples alone would let that accumulate into A/V desync over hours.
+  // Small differences are timestamp jitter: keep counting. Past a threshold, follow the source, without
+  // ever moving a timestamp back over audio already queued or encoded.
+  const int queued = av_audio_fifo_size(fifo_.get());
+  const int64_t drift = pts - (fifo_pts_ + queued + delay);
   const int64_t threshold = std::max<int64_t>(enc_->frame_size, enc_->sample_rate / 25);  // ≥ 40 ms
-  if (drift > threshold) {
-    // Samples are missing: fill the hole with silence so the audio stays continuous, or (a long hole)
-    // move the queued samples' timestamps so that the new ones land where the source says.
-    if (drift <= enc_->sample_rate) {
-      uint8_t** silence = nullptr;
-      Check(av_samples_alloc_array_and_samples(&silence, nullptr, enc_->ch_layout.nb_channels, (int)drift,
-                                               enc_->sample_fmt, 0),
-            code::kEncode, "Out of memory");
-      av_samples_set_silence(silence, 0, (int)drift, enc_->ch_layout.nb_channels, enc_->sample_fmt);
-      const int n = av_audio_fifo_write(fifo_.get(), (void**)silence, (int)drift);
-      av_freep(&silence[0]);
-      av_freep(&silence);
-      Check(n, code::kEncode, "Out of memory");
-    } else {
-      fifo_pts_ += drift;
+  if (drift > threshold && drift <= enc_->sample_rate) {
+    WriteSilence(drift);  // a short hole: silence keeps the audio continuous and in place
+  } else if (drift > threshold) {
+    // A long hole: finish the queued samples as one frame (padded with silence), then start again at
+    // the source's timestamp.
+    if (queued > 0) {
+      WriteSilence(enc_->frame_size - queued);
+      DrainFifo(false, sink);
     }
+    fifo_pts_ = pts - delay;
+  } else if (drift < -threshold && -drift <= 10LL * enc_->sample_rate) {
+    skip_ += -drift;  // the source repeats that much time (the device ran fast): drop it from what comes
   } else if (drift < -threshold) {
-    // Too many samples (the device runs fast): drop the surplus from the queue.
-    const int drop = (int)std::min<int64_t>(-drift, av_audio_fifo_size(fifo_.get()));
-    av_audio_fifo_drain(fifo_.get(), drop);
-    fifo_pts_ += drop;
-    if (-drift > drop) fifo_pts_ += -drift - drop;  // the rest: move on, the timeline clamps overlaps
+    // A jump back of more than 10 s is a new timeline, not surplus samples: follow it (the recorder's
+    // timeline treats it as a discontinuity).
+    fifo_pts_ = pts - delay - queued;
+    skip_ = 0;
   }
+}
+
+void StreamEncoder::WriteSilence(int64_t samples) {
+  if (samples <= 0) return;
+  uint8_t** silence = nullptr;
+  Check(av_samples_alloc_array_and_samples(&silence, nullptr, enc_->ch_layout.nb_channels, (int)samples,
+                                           enc_->sample_fmt, 0),
+        code::kEncode, "Out of memory");
+  av_samples_set_silence(silence, 0, (int)samples, enc_->ch_layout.nb_channels, enc_->sample_fmt);
+  const int n = av_audio_fifo_write(fifo_.get(), (void**)silence, (int)samples);
+  av_freep(&silence[0]);
+  av_freep(&silence);
+  Check(n, code::kEncode, "Out of memory");
 }
 
 void StreamEncoder::Convert(const uint8_t** in, int nb_samples) {
@@ -219,7 +230,17 @@ void StreamEncoder::Convert(const uint8_t** in, int nb_samples) {
   Check(av_samples_alloc_array_and_samples(&buf, nullptr, enc_->ch_layout.nb_channels, max_out, enc_->sample_fmt, 0),
         code::kEncode, "Out of memory");
   int n = swr_convert(swr_.get(), buf, max_out, in, nb_samples);
-  if (n > 0) n = av_audio_fifo_write(fifo_.get(), (void**)buf, n);
+  if (n > 0) {
+    // Surplus samples the source repeated (see Resync) are dropped from the front.
+    const int skip = (int)std::min<int64_t>(skip_, n);
+    skip_ -= skip;
+    const int channels = enc_->ch_layout.nb_channels;
+    const int planes = av_sample_fmt_is_planar(enc_->sample_fmt) ? channels : 1;
+    const int step = av_get_bytes_per_sample(enc_->sample_fmt) * (planes == 1 ? channels : 1);
+    std::vector<uint8_t*> from(planes);
+    for (int p = 0; p < planes; p++) from[p] = buf[p] + (size_t)skip * step;
+    if (n > skip) n = av_audio_fifo_write(fifo_.get(), (void**)from.data(), n - skip);
+  }
   av_freep(&buf[0]);
   av_freep(&buf);
   Check(n, code::kEncode, "Audio conversion failed");

@@ -37,7 +37,8 @@ class StreamEncoder {
   void SendFrame(AVFrame* frame, const Sink& sink);
   void OnDecoded(AVFrame* frame, const Sink& sink);
   void DrainFifo(bool final, const Sink& sink);
-  void Resync(int64_t pts);  // pts (1/sample_rate) of the next input samples, as the source says
+  void Resync(int64_t pts, const Sink& sink);  // pts (1/sample_rate) of the next input samples, as the source says
+  void WriteSilence(int64_t samples);
   void Convert(const uint8_t** in, int nb_samples);
 
   CodecPtr dec_, enc_;
@@ -49,6 +50,7 @@ class StreamEncoder {
   ParamsPtr par_;
   AVRational in_tb_{};
   int64_t fifo_pts_ = AV_NOPTS_VALUE;  // pts (1/sample_rate) of the first sample waiting in the fifo
+  int64_t skip_ = 0;                   // converted samples still to drop (the source repeated that time)
 };
 
 }  // namespace avr

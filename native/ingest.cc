@@ -178,6 +178,7 @@ SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) 
   std::vector<bool> present(tracks.size());
   for (size_t t = 0; t < tracks.size(); t++) present[t] = tracks[t].input >= 0;
   ring_->SetPresent(present);
+  ring_->SetConnected(true);
 
   SourceInfo info;
   info.format = ic->iformat->name;
@@ -360,6 +361,7 @@ bool Ingest::Session(Failure* why) {
   } catch (const std::exception& e) {  // e.g. bad_alloc: never let it terminate the process
     *why = {code::kRead, std::string("Ingest failed: ") + e.what(), 0};
   }
+  ring_->SetConnected(false);  // nothing more joins this connection's packets
   return session_buffered_;
 }
 

@@ -10,9 +10,10 @@ namespace avr {
 namespace {
 
 // The newest GOP is kept even when it alone is longer than the caps (a camera whose keyframe interval
-// exceeds the buffer), up to this ceiling: past it (a stream that never sends another keyframe) the
+// exceeds the buffer), up to these ceilings: past them (a stream that never sends another keyframe) the
 // buffer starts again at the next keyframe rather than grow without bound.
-int64_t GopCeiling(int64_t max_bytes) { return std::max<int64_t>(2 * max_bytes, 64 << 20); }
+int64_t GopCeilingBytes(int64_t max_bytes) { return std::max<int64_t>(2 * max_bytes, 64 << 20); }
+int64_t GopCeilingUs(int64_t max_us) { return std::max<int64_t>(2 * max_us, max_us + 60'000'000); }
 
 std::string Seconds(int64_t us) {
   char buf[32];
@@ -50,6 +51,11 @@ void PacketRing::SetTracks(int tracks, int key_track) {
 void PacketRing::SetPresent(const std::vector<bool>& present) {
   std::lock_guard<std::mutex> lock(mu_);
   present_ = present;
+}
+
+void PacketRing::SetConnected(bool connected) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connected_ = connected;
 }
 
 bool PacketRing::Push(RingEntry&& e) {
@@ -94,12 +100,12 @@ void PacketRing::EvictLocked() {
   }
   if (keys_.size() == 1 && over()) {
     long_gop_ = true;  // the newest GOP alone is over the caps: keep it, and say so once
-    if (held_ > GopCeiling(max_bytes_)) {
+    if (held_ > GopCeilingBytes(max_bytes_) || newest_ - entries_.front().pts > GopCeilingUs(max_us_)) {
       while (!entries_.empty()) PopFrontLocked();
       keys_.clear();
     }
-  } else {
-    long_gop_ = false;
+  } else if (keys_.size() >= 2) {
+    long_gop_ = false;  // a whole GOP fits within the caps again: a later long one is news
     long_gop_told_ = false;
   }
   if (entries_.empty()) return;
@@ -198,6 +204,7 @@ RangeResult PacketRing::Query(const RangeQuery& q) const {
   r.tracks = (int)newest_dts_.size();
   r.newest_dts = newest_dts_;
   r.present = present_;
+  r.connected = connected_;
   r.oldest = oldest;
   r.newest = newest_;
 

@@ -63,6 +63,7 @@ struct RangeResult {
   int tracks = 0;                   // number of tracks the recorder has
   std::vector<int64_t> newest_dts;  // per track, INT64_MIN when none buffered yet
   std::vector<bool> present;        // per track: in the newest connection
+  bool connected = true;            // a connection is open: more packets may come
   int64_t oldest = 0, newest = 0;
   std::vector<Gap> gaps;            // gaps overlapping the range
   WallMap wall;                     // wall-clock map of the range (empty: the source has no wall clock)
@@ -89,6 +90,9 @@ class PacketRing {
   // Returns false (and drops the packet) until the first keyframe of the key track arrives.
   bool Push(RingEntry&& e);
   void SetPresent(const std::vector<bool>& present);  // tracks of the current connection
+  // Whether a connection is open: between connections (and after the last) nothing more can join
+  // what is buffered, so a clip ending there is final.
+  void SetConnected(bool connected);
   void MarkGap(int64_t from, int64_t to);
   // A sample of the source clock: timeline instant t reached us (or the sender) at wall time `arrival`.
   void ObserveClock(int64_t t, int64_t arrival);
@@ -124,6 +128,7 @@ class PacketRing {
   int64_t newest_ = 0;
   int64_t total_packets_ = 0, total_bytes_ = 0, evicted_ = 0;
   bool long_gop_ = false, long_gop_told_ = false;
+  bool connected_ = false;
   std::vector<std::weak_ptr<Subscription>> subs_;
 };
 

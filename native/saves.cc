@@ -39,7 +39,8 @@ class SaveWorker : public Napi::AsyncWorker {
       {
         std::shared_ptr<PacketRing> ring = std::move(ring_);  // held only while references are taken
         to = req_.last ? ring->Newest() : req_.wall ? ring->WallToTimeline(ClampUs(req_.to)) : ClampUs(req_.to);
-        const int64_t from = req_.last ? to - ClampUs(req_.from) : from_;
+        // A wall-clock instant maps for good once buffered: map `from` again, as `to`.
+        const int64_t from = req_.last ? to - ClampUs(req_.from) : req_.wall ? ring->WallToTimeline(ClampUs(req_.from)) : from_;
         requested_from_ = from;
         requested_to_ = to;
         RangeQuery q;
@@ -121,6 +122,7 @@ bool Saves::Final(const PacketRing& ring, int64_t from, int64_t to) {
   q.from = std::max(from, to - kTailUs);
   q.to = to;
   q.timing_only = true;
+  q.from_keyframe = false;  // the tail alone decides; a long GOP is not copied on every packet
   try {
     return PlanClip(ring.Query(q), from, to).complete;
   } catch (const Exception&) {

@@ -40,7 +40,7 @@ class WallMap {
 class ClockEstimator {
  public:
   static constexpr int64_t kWindowUs = 1'000'000;   // one minimum per second of media
-  static constexpr size_t kMinima = 60;             // the line is fitted through the last minute
+  static constexpr size_t kMinima = 300;            // the line lies under the last five minutes
   static constexpr int64_t kSlewUs = 2'000'000;     // the map closes half its error every second
   static constexpr double kMaxSkew = 0.1;           // no clock to follow is more than 10 % off real time
 

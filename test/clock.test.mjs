@@ -96,6 +96,29 @@ clock('an HLS start (three 2 s segments at once, then one as each is published) 
   assert.ok(worst < 150, `${worst.toFixed(1)} ms off real time after 20 s`);
 });
 
+clock('network stalls and congestion delay packets but do not move the clock', () => {
+  const per = 72, seconds = 600, n = seconds * per, epoch = 1_700_000_000_000_000;
+  const cases = {
+    // Nothing for 3 s at 100 s, then the backlog at once.
+    'one 3 s stall': (t) => (t >= 100e6 && t < 103e6 ? 103e6 - t : 0),
+    // A 5 s stall every 30 s.
+    'a 5 s stall every 30 s': (t) => (t % 30e6 < 5e6 ? 5e6 - (t % 30e6) : 0),
+    // 30 s of congestion: every packet 300 ms late.
+    '30 s of +300 ms congestion': (t) => (t >= 200e6 && t < 230e6 ? 300_000 : 0),
+  };
+  for (const [name, extra] of Object.entries(cases)) {
+    const t = new Float64Array(n), arrival = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      t[i] = Math.round((i * 1e6) / per);
+      arrival[i] = epoch + t[i] + 20_000 + (i % 5) * 2000 + extra(t[i]);
+    }
+    const wall = binding.simulateWallClock(t, arrival);
+    let worst = 0;
+    for (let i = 0; i < n; i++) if (t[i] >= 20e6) worst = Math.max(worst, Math.abs(wall[i] - epoch - t[i] - 20_000) / 1000);
+    assert.ok(worst < 50, `${name}: ${worst.toFixed(1)} ms off`);
+  }
+});
+
 clock('a live source whose clock runs 5 % fast stays within 150 ms of arrival', async () => {
   const dir = tmpDir();
   const media = await makeMedia({ out: path.join(dir, 'fast.mp4'), seconds: 30, gopSeconds: 1 });

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder } from 'av-rewind';
-import { checkClip, decodeErrors, makeMedia, packetList, probe, tmpDir, waitFor, TIME_SCALE } from './helpers/media.mjs';
+import { checkClip, decodeErrors, makeMedia, packetList, probe, tmpDir, waitFor, within, TIME_SCALE } from './helpers/media.mjs';
 
 const AUDIO_FRAME = 1024 / 48000; // one AAC frame at 48 kHz
 const FRAME = 1 / 25;
@@ -84,6 +84,33 @@ edges('clip tails are contiguous, audio ends with the video, and the result is w
     }
   } finally {
     await rec.stop();
+  }
+});
+
+edges('a clip ending in the last frames of a connection is final once the connection is gone', async () => {
+  // Ended: ranges up to the very end of the file save (the last B-frames and audio decode before `to`).
+  const rec = new Recorder({ source: pyramid, statsInterval: 0 });
+  const end = ended(rec);
+  await rec.start();
+  await end;
+  for (const to of [20, 19.99, 19.95, 19.9]) {
+    const clip = await rec.saveRange({ from: to - 3, to, clock: 'timeline' }, path.join(dir, `end-${to}.mp4`));
+    await checkClip(clip.path, { seconds: clip.duration, tolerance: 0.001 });
+  }
+  await rec.stop();
+
+  // Reconnecting (the next attempt an hour away): the tail of the last connection saves at once.
+  const again = new Recorder({ source: pyramid, reconnect: { delay: 3600 }, statsInterval: 0 });
+  const reconnecting = new Promise((r) => again.once('reconnecting', r));
+  await again.start();
+  await reconnecting;
+  try {
+    const to = again.stats.newest - 0.05;
+    const clip = await within(again.saveRange({ from: to - 2, to, clock: 'timeline' }, path.join(dir, 'reconnecting.mp4')),
+      10_000 * TIME_SCALE, 'a save of the last connection\'s tail while reconnecting');
+    await checkClip(clip.path, { seconds: clip.duration, tolerance: 0.001 });
+  } finally {
+    await again.stop();
   }
 });
 

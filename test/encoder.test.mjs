@@ -51,6 +51,19 @@ for (const [hole, how] of [[0.5, 'filled with silence'], [2, 'skipped by moving 
   });
 }
 
+enc('a source that repeats 0.1 s of time (its clock ran fast): the surplus is dropped, nothing else', async () => {
+  const dir = tmpDir();
+  const src = path.join(dir, 'back.mkv');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=10:samples_per_frame=1008',
+    '-af', "asetpts='if(gte(T,4),PTS-0.1/TB,PTS)'", '-c:a', 'pcm_s16le', src]);
+  const clip = await record(src, path.join(dir, 'back.mp4'));
+  assert.ok(Math.abs(clip.duration - 9.9) < 0.03, `duration ${clip.duration}`);
+  assert.equal(silences(clip.path), [], 'the audio has a hole');
+  const p = await probe(clip.path);
+  const pts = p.packets[0].map((k) => k.pts);
+  for (let i = 1; i < pts.length; i++) assert.ok(Math.abs(pts[i] - pts[i - 1] - 1024 / 48000) < 1e-4, `packet ${i}: ${pts[i - 1]} -> ${pts[i]}`);
+});
+
 function spawnText(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   assert.is(r.status, 0, r.stderr);
