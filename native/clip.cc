@@ -130,7 +130,7 @@ ClipResult WriteClip(const RangeResult& range, const ClipPlan& plan, const MuxOp
   Muxer mux(opts, r.tracks);
   for (size_t i : plan.keep) {
     const RingEntry& e = pk[i];
-    mux.Write(e.track, e.pkt.get(), e.pts - plan.start, e.dts - plan.start, e.duration);
+    mux.Write(e.track, e.pkt, e.pts - plan.start, e.dts - plan.start, e.duration);
   }
   r.mux = mux.Close();
   r.start = plan.start;

@@ -18,14 +18,12 @@ int64_t WallNowUs() {
 // A demuxer may hand out packets that reference a buffer much larger than their payload (MPEG-TS takes
 // pooled buffers sized for the largest PES). Holding minutes of those would hold that waste too: such a
 // packet gets one exact-size copy at ingest. Packets whose buffer fits are never copied.
-constexpr int64_t kCompactSlackBytes = 4096;
-
-int64_t HeldBytes(const AVPacket* pkt) { return pkt->buf ? (int64_t)pkt->buf->size : pkt->size; }
+constexpr int64_t kCompactSlackBytes = 1024;
 
 void CompactPacket(AVPacket* pkt) {
   if (!pkt->buf || pkt->size <= 0) return;
   const int64_t fit = pkt->size + AV_INPUT_BUFFER_PADDING_SIZE;
-  if (HeldBytes(pkt) <= fit + std::max<int64_t>(kCompactSlackBytes, pkt->size / 8)) return;
+  if ((int64_t)pkt->buf->size <= fit + std::max<int64_t>(kCompactSlackBytes, pkt->size / 32)) return;
   AVBufferRef* buf = av_buffer_alloc(fit);
   if (!buf) return;  // keep the larger buffer rather than lose the packet
   memcpy(buf->data, pkt->data, pkt->size);
@@ -241,11 +239,9 @@ void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
     gap_to_ = m.dts;
   }
   RingEntry e;
-  e.pkt = MakePacket();
-  if (!e.pkt) Fail(code::kRead, "Out of memory");
   CompactPacket(pkt);
-  e.held = HeldBytes(pkt);
-  av_packet_move_ref(e.pkt.get(), pkt);  // the ring takes the reference; no data is copied
+  e.pkt = PacketData::Take(pkt);  // the ring takes the reference; no data is copied
+  e.held = e.pkt.held();
   e.track = track;
   e.pts = m.pts;
   e.dts = m.dts;

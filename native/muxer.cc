@@ -119,13 +119,13 @@ Muxer::TempFile::~TempFile() {
 
 Muxer::~Muxer() = default;
 
-void Muxer::Write(int track, const AVPacket* pkt, int64_t pts, int64_t dts, int64_t duration) {
+void Muxer::Write(int track, const PacketData& data, int64_t pts, int64_t dts, int64_t duration) {
   if (opts_.cancel && opts_.cancel->load()) Fail(code::kAborted, "The save was aborted");
   const int index = track < (int)stream_of_.size() ? stream_of_[track] : -1;
   if (index < 0) return;
   AVStream* st = out_->streams[index];
   // A fresh reference per write: the muxer takes ownership of what it is given.
-  avr::Check(av_packet_ref(pkt_.get(), pkt), code::kWrite, "Out of memory");
+  data.Fill(pkt_.get());
   pkt_->pts = pts;
   pkt_->dts = dts;
   pkt_->duration = duration;

@@ -33,7 +33,7 @@ class Muxer {
   Muxer& operator=(const Muxer&) = delete;
 
   // Timestamps in µs from the start of the file; the packet's data is referenced, not copied.
-  void Write(int track, const AVPacket* pkt, int64_t pts, int64_t dts, int64_t duration);
+  void Write(int track, const PacketData& data, int64_t pts, int64_t dts, int64_t duration);
   // Trailer, close, rename into place. Throws avr::Exception (the temporary file is then removed).
   MuxResult Close();
   const std::string& format() const { return format_; }

@@ -23,6 +23,77 @@ std::string Seconds(int64_t us) {
 
 }  // namespace
 
+PacketData& PacketData::operator=(PacketData&& o) noexcept {
+  if (this != &o) {
+    Reset();
+    buf_ = o.buf_;
+    data_ = o.data_;
+    size_ = o.size_;
+    flags_ = o.flags_;
+    whole_ = std::move(o.whole_);
+    o.buf_ = nullptr;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+void PacketData::Reset() {
+  av_buffer_unref(&buf_);
+  whole_.reset();
+  data_ = nullptr;
+  size_ = 0;
+}
+
+PacketData PacketData::Take(AVPacket* pkt) {
+  PacketData d;
+  d.size_ = pkt->size;
+  d.flags_ = pkt->flags;
+  if (pkt->side_data_elems > 0 || !pkt->buf) {
+    d.whole_ = MakePacket();
+    if (!d.whole_ || av_packet_ref(d.whole_.get(), pkt) < 0) Fail(code::kRead, "Out of memory");
+    av_packet_unref(pkt);
+    return d;
+  }
+  d.buf_ = pkt->buf;  // the reference moves: no data is copied, no count changes
+  d.data_ = pkt->data;
+  pkt->buf = nullptr;
+  av_packet_unref(pkt);
+  return d;
+}
+
+PacketData PacketData::Ref() const {
+  PacketData d;
+  d.size_ = size_;
+  d.flags_ = flags_;
+  d.data_ = data_;
+  if (whole_) {
+    d.whole_ = MakePacket();
+    if (!d.whole_ || av_packet_ref(d.whole_.get(), whole_.get()) < 0) Fail(code::kWrite, "Out of memory");
+  } else if (buf_) {
+    d.buf_ = av_buffer_ref(buf_);
+    if (!d.buf_) Fail(code::kWrite, "Out of memory");
+  }
+  return d;
+}
+
+void PacketData::Fill(AVPacket* pkt) const {
+  if (whole_) {
+    if (av_packet_ref(pkt, whole_.get()) < 0) Fail(code::kWrite, "Out of memory");
+    return;
+  }
+  pkt->buf = av_buffer_ref(buf_);
+  if (!pkt->buf) Fail(code::kWrite, "Out of memory");
+  pkt->data = data_;
+  pkt->size = size_;
+  pkt->flags = flags_;
+}
+
+int64_t PacketData::held() const {
+  const AVBufferRef* b = whole_ ? whole_->buf : buf_;
+  return b ? (int64_t)b->size : size_;
+}
+
 RingEntry RefEntry(const RingEntry& e, bool with_data) {
   RingEntry r;
   r.track = e.track;
@@ -32,10 +103,7 @@ RingEntry RefEntry(const RingEntry& e, bool with_data) {
   r.key = e.key;
   r.session = e.session;
   r.held = e.held;
-  if (e.pkt && with_data) {
-    r.pkt = MakePacket();
-    if (!r.pkt || av_packet_ref(r.pkt.get(), e.pkt.get()) < 0) Fail(code::kWrite, "Out of memory");
-  }
+  if (e.pkt && with_data) r.pkt = e.pkt.Ref();
   return r;
 }
 
@@ -63,9 +131,9 @@ bool PacketRing::Push(RingEntry&& e) {
   const bool is_key = e.track == key_track_ && e.key;
   if (entries_.empty() && !is_key) return false;  // the buffer always starts at a keyframe
   if (is_key) keys_.push_back(front_seq_ + entries_.size());
-  bytes_ += e.pkt->size;
+  bytes_ += e.pkt.size();
   held_ += e.held;
-  total_bytes_ += e.pkt->size;
+  total_bytes_ += e.pkt.size();
   total_packets_++;
   newest_ = std::max(newest_, e.pts + e.duration);
   if (e.track < (int)newest_dts_.size()) newest_dts_[e.track] = std::max(newest_dts_[e.track], e.dts);
@@ -83,7 +151,7 @@ bool PacketRing::Push(RingEntry&& e) {
 }
 
 void PacketRing::PopFrontLocked() {
-  bytes_ -= entries_.front().pkt->size;
+  bytes_ -= entries_.front().pkt.size();
   held_ -= entries_.front().held;
   entries_.pop_front();  // drops the ring's reference; consumers keep their own
   front_seq_++;

@@ -30,8 +30,36 @@ struct TrackParams {
 };
 using SessionParams = std::shared_ptr<const std::vector<TrackParams>>;
 
+// A buffered packet's data: one reference to its buffer and where the payload lies in it. Lighter than
+// an AVPacket per entry (av_malloc aligns each to 64 bytes: ~190 bytes a packet, MBs over a buffer of
+// tens of thousands); the rare packet with side data keeps its whole AVPacket.
+class PacketData {
+ public:
+  PacketData() = default;
+  PacketData(PacketData&& o) noexcept { *this = std::move(o); }
+  PacketData& operator=(PacketData&& o) noexcept;
+  PacketData(const PacketData&) = delete;
+  PacketData& operator=(const PacketData&) = delete;
+  ~PacketData() { Reset(); }
+
+  static PacketData Take(AVPacket* pkt);  // moves pkt's reference in (pkt is left blank); throws on OOM
+  PacketData Ref() const;                 // a fresh reference to the same data (no copy); throws on OOM
+  void Fill(AVPacket* pkt) const;         // pkt (blank) gets a fresh reference; throws on OOM
+  explicit operator bool() const { return buf_ || whole_; }
+  int size() const { return size_; }
+  int64_t held() const;                   // bytes the referenced buffer holds
+
+ private:
+  void Reset();
+  AVBufferRef* buf_ = nullptr;
+  uint8_t* data_ = nullptr;
+  int size_ = 0;
+  int flags_ = 0;
+  PacketPtr whole_;  // only for packets with side data
+};
+
 struct RingEntry {
-  PacketPtr pkt;        // one reference to the demuxed/encoded data (null in timing-only queries)
+  PacketData pkt;       // one reference to the demuxed/encoded data (empty in timing-only queries)
   int track = 0;
   int64_t pts = 0;      // recorder timeline, µs (the packet's own timestamps are not used)
   int64_t dts = 0;

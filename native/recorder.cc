@@ -35,9 +35,9 @@ class ReleaseWorker : public Napi::AsyncWorker {
   std::shared_ptr<PacketRing> ring_;
 };
 
-// V8 sees the ring's memory: the buffers it holds plus what each entry costs besides them (its slot,
-// the AVPacket, the AVBufferRef and AVBuffer, and a malloc header for each allocation).
-constexpr int64_t kEntryOverhead = sizeof(RingEntry) + sizeof(AVPacket) + sizeof(AVBufferRef) + 48 + 4 * 16;
+// V8 sees the ring's memory: the buffers it holds plus what each entry costs besides them (its slot, and
+// the AVBufferRef and AVBuffer, each av_malloc'd with 64-byte alignment, and the data's alignment slack).
+constexpr int64_t kEntryOverhead = sizeof(RingEntry) + 3 * 64;
 
 }  // namespace
 
