@@ -197,14 +197,16 @@ function service(name, spawnFn, { ready, respawn = false }) {
   };
 }
 
-// Something LISTENing on 127.0.0.1:port? Read from /proc instead of connecting: ffmpeg's
+// Something serving on 127.0.0.1:port (listening, or already connected to its one client)? Read from /proc instead of connecting: ffmpeg's
 // -listen servers accept exactly one client and a probe connection would use it up.
 function listening(port) {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   try {
     return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').some((line) => {
       const f = line.trim().split(/\s+/);
-      return f[1]?.endsWith(hex) && f[3] === '0A'; // 0A = TCP_LISTEN
+      // 0A = TCP_LISTEN; 01 = ESTABLISHED: a client (a reconnecting recorder) may have taken the
+      // single-client listener between two polls, and then it no longer listens, but it serves.
+      return f[1]?.endsWith(hex) && (f[3] === '0A' || f[3] === '01');
     });
   } catch {
     return null; // no /proc (not Linux)
