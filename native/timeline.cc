@@ -46,7 +46,6 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
     raw_pts = av_rescale_q(pkt_pts != AV_NOPTS_VALUE ? pkt_pts : pkt_dts, tb, kMicros);
   }
 
-  out->anchored = false;
   out->gap_from = INT64_MIN;
   auto reanchor = [&] {
     const int64_t step = std::max<int64_t>(dur, 1);
@@ -59,7 +58,6 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
     }
     have_offset_ = true;
     started_ = true;
-    out->anchored = true;
   };
   if (!have_offset_) reanchor();
   int64_t dts = raw_dts + offset_;
@@ -78,7 +76,7 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
   last_dts_[track] = dts;
   newest_ = std::max(newest_, pts + dur);
   last_seen_ = std::chrono::steady_clock::now();
-  *out = {pts, dts, dur, out->anchored, out->gap_from, raw_pts};
+  *out = {pts, dts, dur, out->gap_from, raw_pts};
   return true;
 }
 

@@ -14,7 +14,6 @@ class Timeline {
  public:
   struct Mapped {
     int64_t pts, dts, duration;
-    bool anchored;     // a new offset was chosen: the caller records a wall-clock anchor
     int64_t gap_from;  // > INT64_MIN when the jump left a hole in the timeline
     int64_t raw_pts;   // the connection's own pts in µs (unwrapped), for clocks the sender gives
   };
