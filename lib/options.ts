@@ -122,6 +122,34 @@ export function positiveInteger(name: string, v: unknown, allowInfinity = false)
 
 export function nonEmptyString(name: string, v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) throw invalid(name, 'a non-empty string', v);
+  // C strings end at NUL: the native side would silently see a shorter value.
+  if (v.includes('\0')) throw invalid(name, 'a string without NUL characters', v);
+  return v;
+}
+
+/**
+ * The documented range of every numeric option: values outside are refused (ERR_INVALID_ARG naming the
+ * range), values inside are honoured. [min, max, unit, integer?]
+ */
+export const RANGES = {
+  bufferSeconds: [0.1, 7 * 86400, 'seconds'],
+  maxBufferBytes: [1, 2 ** 48, 'bytes', true],
+  openTimeout: [0.1, 3600, 'seconds'],
+  stallTimeout: [0.1, 3600, 'seconds'],
+  statsInterval: [0.01, 86400, 'seconds'],
+  readRate: [0.01, 100, 'times real time'],
+  'reconnect.delay': [0.01, 3600, 'seconds'],
+  'reconnect.maxDelay': [0.01, 86400, 'seconds'],
+  'reconnect.maxAttempts': [1, 1e9, 'attempts', true],
+  'encoder.gopSeconds': [0.01, 600, 'seconds'],
+  'encoder.videoBitrate': [10_000, 1e9, 'bits/s', true],
+  'encoder.audioBitrate': [8_000, 1e6, 'bits/s', true],
+} as const satisfies Record<string, readonly [number, number, string, boolean?]>;
+
+/** A number within RANGES[name] (after the basic checks, so that -3 still reads "a positive number"). */
+export function inRange(name: keyof typeof RANGES, v: number): number {
+  const [min, max, unit] = RANGES[name];
+  if (v < min || v > max) throw invalid(name, `a number of ${unit} from ${min} to ${max}`, v);
   return v;
 }
 
@@ -171,6 +199,8 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     if (!isObject(o.inputOptions)) throw invalid('inputOptions', 'an object of demuxer options', o.inputOptions);
     for (const [k, v] of Object.entries(o.inputOptions)) {
       if (!['string', 'number', 'boolean'].includes(typeof v)) throw invalid(`inputOptions.${k}`, 'a string, number or boolean', v);
+      if (k.includes('\0') || (typeof v === 'string' && v.includes('\0')))
+        throw invalid(`inputOptions.${k}`, 'a value without NUL characters', v);
       inputOptions[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
     }
   }
@@ -179,7 +209,7 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
   else if (o.readRate !== undefined) {
     if (typeof o.readRate !== 'number' || !Number.isFinite(o.readRate) || o.readRate <= 0)
       throw invalid('readRate', "'native' or a positive speed factor", o.readRate);
-    readRate = o.readRate;
+    readRate = inRange('readRate', o.readRate);
   }
 
   // A regular file read at full speed has no meaningful wall-clock time: its instants get none. (A named
@@ -191,10 +221,10 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     format,
     inputOptions,
     readRate,
-    bufferSeconds: o.bufferSeconds === undefined ? 300 : positiveSeconds('bufferSeconds', o.bufferSeconds),
-    maxBufferBytes: o.maxBufferBytes === undefined ? 512 * 1024 * 1024 : positiveInteger('maxBufferBytes', o.maxBufferBytes),
-    openTimeout: o.openTimeout === undefined ? 15 : positiveSeconds('openTimeout', o.openTimeout),
-    stallTimeout: o.stallTimeout === undefined ? 10 : positiveSeconds('stallTimeout', o.stallTimeout),
+    bufferSeconds: o.bufferSeconds === undefined ? 300 : inRange('bufferSeconds', positiveSeconds('bufferSeconds', o.bufferSeconds)),
+    maxBufferBytes: o.maxBufferBytes === undefined ? 512 * 1024 * 1024 : inRange('maxBufferBytes', positiveInteger('maxBufferBytes', o.maxBufferBytes)),
+    openTimeout: o.openTimeout === undefined ? 15 : inRange('openTimeout', positiveSeconds('openTimeout', o.openTimeout)),
+    stallTimeout: o.stallTimeout === undefined ? 10 : inRange('stallTimeout', positiveSeconds('stallTimeout', o.stallTimeout)),
   };
 
   const r = o.reconnect === undefined ? !isLocalFile(source, format) : o.reconnect;
@@ -203,11 +233,11 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
   } else if (isObject(r)) {
     checkKeys(r, RECONNECT_KEYS, 'reconnect options');
     native.reconnect = true;
-    if (r.delay !== undefined) native.reconnectDelay = positiveSeconds('reconnect.delay', r.delay);
-    if (r.maxDelay !== undefined) native.reconnectMaxDelay = positiveSeconds('reconnect.maxDelay', r.maxDelay);
+    if (r.delay !== undefined) native.reconnectDelay = inRange('reconnect.delay', positiveSeconds('reconnect.delay', r.delay));
+    if (r.maxDelay !== undefined) native.reconnectMaxDelay = inRange('reconnect.maxDelay', positiveSeconds('reconnect.maxDelay', r.maxDelay));
     if (r.maxAttempts !== undefined) {
       const n = positiveInteger('reconnect.maxAttempts', r.maxAttempts, true);
-      if (n !== Infinity) native.reconnectMaxAttempts = n;
+      if (n !== Infinity) native.reconnectMaxAttempts = inRange('reconnect.maxAttempts', n);
     }
   } else {
     throw invalid('reconnect', 'a boolean or { delay, maxDelay, maxAttempts }', r);
@@ -223,12 +253,13 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
       enc.videoCodec = e.videoCodec;
     }
     if (e.preset !== undefined) enc.preset = nonEmptyString('encoder.preset', e.preset);
-    if (e.gopSeconds !== undefined) enc.gopSeconds = positiveSeconds('encoder.gopSeconds', e.gopSeconds);
-    if (e.videoBitrate !== undefined) enc.videoBitrate = positiveInteger('encoder.videoBitrate', e.videoBitrate);
-    if (e.audioBitrate !== undefined) enc.audioBitrate = positiveInteger('encoder.audioBitrate', e.audioBitrate);
+    if (e.gopSeconds !== undefined) enc.gopSeconds = inRange('encoder.gopSeconds', positiveSeconds('encoder.gopSeconds', e.gopSeconds));
+    if (e.videoBitrate !== undefined) enc.videoBitrate = inRange('encoder.videoBitrate', positiveInteger('encoder.videoBitrate', e.videoBitrate));
+    if (e.audioBitrate !== undefined) enc.audioBitrate = inRange('encoder.audioBitrate', positiveInteger('encoder.audioBitrate', e.audioBitrate));
     native.encoder = enc;
   }
-  const statsInterval = o.statsInterval === undefined ? 1 : nonNegativeSeconds('statsInterval', o.statsInterval);
+  let statsInterval = o.statsInterval === undefined ? 1 : nonNegativeSeconds('statsInterval', o.statsInterval);
+  if (statsInterval !== 0) statsInterval = inRange('statsInterval', statsInterval);
   return { native, statsInterval };
 }
 

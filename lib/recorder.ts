@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { access, constants, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { callSite, RecorderError, withCallSite } from './errors.js';
 import { native, type NativeRecorder } from './native.js';
@@ -170,7 +170,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     try {
       positiveSeconds('seconds', seconds);
       const save = normalizeSaveOptions(path, options);
-      await checkWritable(save.path);
+      // Everything up to handing the save to the native side is synchronous: a save accepted while
+      // recording takes its packets even if stop() follows in the same tick.
+      checkWritable(save.path);
       this.#assertBuffer();
       const raw = await this.#save({ last: seconds * 1e6 }, save);
       return toResult(raw, seconds);
@@ -199,7 +201,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
           "This source has no wall clock (a local file read at full speed): give the range in timeline seconds with { clock: 'timeline' }, or record it with readRate: 'native'",
         );
       const save = normalizeSaveOptions(path, options);
-      await checkWritable(save.path);
+      checkWritable(save.path); // synchronous, as in saveLast
       this.#assertBuffer();
       // A `to` still to come waits natively until the clip is final (post-roll).
       const raw = await this.#save({ from, to, clock }, save);
@@ -266,6 +268,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
           break;
         }
         this.#state = 'ended';
+        this.#stopTimer(); // the buffer changes no more: one last memory report, then no timer
+        void this.stats;
         this.emit('end', { error });
         // 'error' without a listener would throw from here and crash the process: only emit it to listeners.
         if (error && this.listenerCount('error') > 0) this.emit('error', error);
@@ -289,12 +293,21 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   #startTimer(): void {
     if (this.#timer) return;
-    // Also keeps V8's view of native memory current (stats() reports it), so it runs without listeners too.
-    this.#timer = setInterval(() => {
-      const stats = this.stats;
-      if (this.#statsInterval > 0) this.emit('stats', stats);
+    // Also keeps V8's view of native memory current (stats() reports it), so it runs without listeners
+    // too. It holds the recorder weakly: a timer must not keep alive a recorder its user has let go of.
+    const self = new WeakRef(this);
+    const timer: NodeJS.Timeout = setInterval(() => {
+      const rec = self.deref();
+      if (rec) rec.#tick();
+      else clearInterval(timer);
     }, (this.#statsInterval || 1) * 1000);
-    this.#timer.unref();
+    timer.unref();
+    this.#timer = timer;
+  }
+
+  #tick(): void {
+    const stats = this.stats;
+    if (this.#statsInterval > 0) this.emit('stats', stats);
   }
 
   #stopTimer(): void {
@@ -303,14 +316,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 }
 
-async function checkWritable(file: string): Promise<void> {
+// Two quick syscalls, done synchronously so that the save is handed over in the caller's tick.
+function checkWritable(file: string): void {
   const dir = path.dirname(path.resolve(file));
   try {
-    await access(dir, constants.W_OK);
+    accessSync(dir, constants.W_OK);
   } catch (err) {
     throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': the directory '${dir}' is not writable (${(err as NodeJS.ErrnoException).code})`);
   }
-  const st = await stat(file).catch(() => null);
+  let st: Stats | null = null;
+  try {
+    st = statSync(file);
+  } catch {}
   if (st?.isDirectory()) throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': it is a directory`);
 }
 

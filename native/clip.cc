@@ -66,17 +66,35 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
   std::vector<size_t> frames;
   for (size_t i = s; i < limit; i++)
     if (pk[i].track == key) frames.push_back(i);
-  int64_t bound = to;
+  // The fixpoint from a first bound: returns the bound it settles at, `last` the kept prefix's end.
   size_t last = 0;  // frames[0..last] are kept
-  for (;;) {
-    size_t l = 0;
-    for (size_t k = 0; k < frames.size(); k++)
-      if (pk[frames[k]].pts < bound) l = k;
-    int64_t shown = INT64_MIN;
-    for (size_t k = 0; k <= l; k++) shown = std::max(shown, pk[frames[k]].pts);
-    last = l;
-    if (shown < bound) break;
-    bound = shown + 1;
+  auto settle = [&](int64_t bound) {
+    for (;;) {
+      size_t l = 0;
+      for (size_t k = 0; k < frames.size(); k++)
+        if (pk[frames[k]].pts < bound) l = k;
+      int64_t shown = INT64_MIN;
+      for (size_t k = 0; k <= l; k++) shown = std::max(shown, pk[frames[k]].pts);
+      last = l;
+      if (shown < bound) return bound;
+      bound = shown + 1;
+    }
+  };
+  int64_t bound = settle(to);
+  // A frame still to come decodes after the newest buffered one, so it cannot be presented before that
+  // frame's dts: up to there, the buffered frames are all there will be. A clip saved before its tail is
+  // final (saveLast on a live source, a source that ended) ends where that holds, so that its tail has no
+  // hole where B-frames were still to come.
+  const int64_t key_dts = key < (int)range.newest_dts.size() ? range.newest_dts[key] : INT64_MIN;
+  if (!cut_by_session && range.connected && key_dts != INT64_MIN && bound > key_dts + 1) {
+    std::vector<int64_t> shown;
+    for (size_t f : frames)
+      if (pk[f].pts <= key_dts) shown.push_back(pk[f].pts + 1);
+    std::sort(shown.rbegin(), shown.rend());
+    for (int64_t b : shown) {
+      if (b > bound) continue;
+      if (settle(b) <= key_dts + 1) break;
+    }
   }
   int64_t key_end = plan.start;
   for (size_t k = 0; k <= last; k++) {
@@ -101,7 +119,6 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
   plan.complete = true;
   // Cut by a reconnect, or no connection open: nothing still to come can join the clip.
   if (!cut_by_session && range.connected) {
-    const int64_t key_dts = key < (int)range.newest_dts.size() ? range.newest_dts[key] : INT64_MIN;
     for (int t = 0; t < range.tracks; t++) {
       const bool present = t < (int)range.present.size() && range.present[t];
       if (!present) continue;

@@ -201,7 +201,9 @@ void Ingest::Pace(const AVPacket* pkt, AVRational tb) {
     return;
   }
   const int64_t wait = pace_base_wall_ + (int64_t)((raw - pace_base_raw_) / opts_.read_rate) - now;
-  if (wait > 5'000'000 || wait < -5'000'000) {  // a jump in the source's clock: start pacing afresh
+  // More than 5 s of media off the pace: a jump in the source's clock, not a wait: start pacing afresh.
+  const double jump = 5e6 / opts_.read_rate;
+  if (wait > jump || wait < -jump) {
     pace_base_raw_ = raw;
     pace_base_wall_ = now;
   } else if (wait > 0) {
@@ -311,7 +313,9 @@ bool Ingest::Session(Failure* why) {
         }
       }
       if (ret == AVERROR_EXIT) {
-        *why = {code::kTimeout, "No data from the source for " + std::to_string(opts_.stall_timeout_us / 1000000) + " s", ret};
+        char msg[96];
+        snprintf(msg, sizeof msg, "No data from the source for %g s", opts_.stall_timeout_us / 1e6);
+        *why = {code::kTimeout, msg, ret};
         break;
       }
       if (ret == AVERROR_EOF || (ret < 0 && avio_feof(ic->pb))) break;  // a clean end
@@ -323,8 +327,9 @@ bool Ingest::Session(Failure* why) {
       last_data = av_gettime_relative();
       if (!session_buffered_ && last_data > first_key_deadline) {
         av_packet_unref(pkt.get());
-        *why = {code::kTimeout, "No usable keyframe from the source within " +
-                                    std::to_string(opts_.open_timeout_us / 1000000) + " s", 0};
+        char msg[96];
+        snprintf(msg, sizeof msg, "No usable keyframe from the source within %g s", opts_.open_timeout_us / 1e6);
+        *why = {code::kTimeout, msg, 0};
         break;
       }
       const int track = pkt->stream_index < (int)track_of.size() ? track_of[pkt->stream_index] : -1;

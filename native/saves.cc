@@ -38,7 +38,8 @@ class SaveWorker : public Napi::AsyncWorker {
       int64_t to;
       {
         std::shared_ptr<PacketRing> ring = std::move(ring_);  // held only while references are taken
-        to = req_.last ? ring->Newest() : req_.wall ? ring->WallToTimeline(ClampUs(req_.to)) : ClampUs(req_.to);
+        // saveLast's end was fixed when it was called (Submit): a save takes what was there then.
+        to = req_.last || !req_.wall ? ClampUs(req_.to) : ring->WallToTimeline(ClampUs(req_.to));
         // A wall-clock instant maps for good once buffered: map `from` again, as `to`.
         const int64_t from = req_.last ? to - ClampUs(req_.from) : req_.wall ? ring->WallToTimeline(ClampUs(req_.from)) : from_;
         requested_from_ = from;
@@ -144,6 +145,7 @@ Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> r
   }
   w.recorder = std::make_shared<Napi::ObjectReference>(Napi::Persistent(recorder));
   w.cancel = std::make_shared<std::atomic<bool>>(false);
+  if (req.last) req.to = (double)ring->Newest();  // the end is now, not when a worker gets to it
   w.from = req.last ? 0 : req.wall ? ring->WallToTimeline(ClampUs(req.from)) : ClampUs(req.from);
   w.to_hint = req.last ? 0 : ResolveTo(*ring, req);
   w.ring = std::move(ring);
