@@ -10,6 +10,12 @@ namespace {
 constexpr int64_t kMaxBackUs = 500'000;
 constexpr int64_t kMaxForwardUs = 5'000'000;
 constexpr int64_t kGapUs = 1'000'000;  // smaller holes are jitter, not worth reporting
+// A clashing or backward dts is moved this far past its predecessor: 1 ms stays strictly increasing in
+// every output time base (Matroska and FLV count milliseconds), so no muxer refuses the packet.
+constexpr int64_t kMinStepUs = 1000;
+// No codec presents a frame this long after it decodes (B-frame reordering is well under a second): a
+// pts further ahead than this is corrupt, and must not move the buffer's newest instant (and evict it).
+constexpr int64_t kMaxReorderUs = 5'000'000;
 }  // namespace
 
 int64_t Timeline::Elapsed() const {
@@ -68,8 +74,8 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
   }
   int64_t pts = raw_pts + offset_;
   // Muxers need strictly increasing dts per track; small backward steps are jitter, clamp them.
-  if (last != INT64_MIN && dts <= last) dts = last + 1;
-  if (pts < dts) pts = dts;
+  if (last != INT64_MIN && dts < last + kMinStepUs) dts = last + kMinStepUs;
+  if (pts < dts || pts - dts > kMaxReorderUs) pts = dts;
   if (last != INT64_MIN && dts - last < 10 * 1000 * 1000) est_dur_[track] = dts - last;
   if (dur <= 0) dur = est_dur_[track];
 

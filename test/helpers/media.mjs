@@ -399,15 +399,17 @@ export async function probe(file) {
 }
 
 /** What a full decode prints at -v error ('' when the file decodes cleanly). */
-export async function decodeErrors(file) {
+export async function decodeErrors(file, { passthrough = false } = {}) {
+  // passthrough: frames keep their own timestamps (two frames 1 ms apart would otherwise collide in the
+  // CLI's frame-rate time base, which says nothing about the file).
   const { code, err } = await run('ffmpeg',
-    ['-nostdin', '-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'],
+    ['-nostdin', '-hide_banner', '-v', 'error', '-i', file, ...(passthrough ? ['-fps_mode', 'passthrough', '-enc_time_base:v', '1:90000'] : []), '-f', 'null', '-'],
     { timeout: budget(0, 120), allowFail: true });
   return err.trim() || (code ? `ffmpeg exited ${code}` : '');
 }
 
 /** Asserts that `file` is a clip a user would accept; returns its probe(). */
-export async function checkClip(file, { seconds, tolerance = 1, video = true, audio = true } = {}) {
+export async function checkClip(file, { seconds, tolerance = 1, video = true, audio = true, passthrough = false } = {}) {
   const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
   assert.ok(size > 0, `${file}: missing or empty`);
   const p = await probe(file);
@@ -435,7 +437,7 @@ export async function checkClip(file, { seconds, tolerance = 1, video = true, au
     const start = s.start_time ?? pkts[0].pts;
     assert.ok(start !== null && Math.abs(start) < 0.5, `${file}: ${s.codec_type} starts at ${start} s, expected ~0`);
   }
-  const errors = await decodeErrors(file);
+  const errors = await decodeErrors(file, { passthrough });
   assert.equal(errors, '', `${file}: decode errors:\n${errors}`);
   return p;
 }
