@@ -116,7 +116,16 @@ InputPtr Ingest::Open() {
       ic->flags |= AVFMT_FLAG_NONBLOCK;
   }
   Dict o;
-  for (const auto& kv : opts_.input_options) o.Set(kv.first, kv.second);
+  for (const auto& kv : opts_.input_options) {
+    // Generic format options (probesize, fflags…) are checked here, so that a bad value names its
+    // option; demuxer and protocol options are checked by libav when it opens them.
+    const int r = av_opt_set(ic, kv.first.c_str(), kv.second.c_str(), 0);
+    if (r < 0 && r != AVERROR_OPTION_NOT_FOUND) {
+      avformat_free_context(ic);
+      Fail(code::kInvalidArg, "FFmpeg refused inputOptions." + kv.first + " = '" + kv.second + "'", r);
+    }
+    o.Set(kv.first, kv.second);
+  }
   deadline_us_ = av_gettime_relative() + opts_.open_timeout_us;
   int ret = avformat_open_input(&ic, opts_.url.c_str(), fmt, o.Addr());  // frees ic on failure
   if (ret < 0) {

@@ -109,6 +109,16 @@ hard('values inside the ranges are honoured: a 1-byte buffer keeps the newest GO
   await slow.stop();
 });
 
+hard("a bad value for a generic input option names the option", async () => {
+  const rec = new Recorder({ source: media, inputOptions: { probesize: 'abc' } });
+  const err = await rec.start().catch((e) => e);
+  assert.instance(err, RecorderError);
+  assert.is(err.code, 'ERR_INVALID_ARG');
+  assert.match(err.message, /inputOptions\.probesize = 'abc'/);
+  assert.ok(err.avCode < 0);
+  await rec.stop();
+});
+
 // Damaged timestamps, made with ffmpeg's setts bitstream filter.
 function damaged(src, out, expr) {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src, '-c', 'copy', '-bsf:v', expr, out], { timeout: 60_000 });
