@@ -32,7 +32,7 @@ bool Compatible(const SessionParams& a, const SessionParams& b, int track) {
 
 }  // namespace
 
-ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
+ClipPlan PlanClip(const RangeResult& range, int64_t to) {
   const auto& pk = range.packets;
   const int key = range.key_track;
   size_t s = 0;
@@ -115,7 +115,6 @@ ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to) {
 
   // Final when no packet still to come can belong to the clip: every track has buffered a packet that
   // decodes at or after the bound (later packets present later still: pts >= dts).
-  plan.need = std::max(bound, key_end);
   plan.complete = true;
   // Cut by a reconnect, or no connection open: nothing still to come can join the clip.
   if (!cut_by_session && range.connected) {

@@ -23,12 +23,12 @@ struct ClipPlan {
   std::vector<size_t> keep;   // indices into the range's packets, arrival order
   int64_t start = 0;          // timeline µs of the first frame (the file's 0)
   int64_t end = 0;            // timeline µs just past the last presented packet
-  int64_t need = 0;           // each track must have buffered a packet with dts >= this for the tail to be final
   bool complete = false;      // no packet still to come can change the clip
 };
 
-// `range` comes from PacketRing::Query with from_keyframe.
-ClipPlan PlanClip(const RangeResult& range, int64_t from, int64_t to);
+// `range` comes from PacketRing::Query: its first keyframe (the one at or before the requested start)
+// starts the clip; `to` is the requested end.
+ClipPlan PlanClip(const RangeResult& range, int64_t to);
 
 struct ClipResult {
   MuxResult mux;

@@ -49,7 +49,7 @@ class SaveWorker : public Napi::AsyncWorker {
         q.to = to;
         range = ring->Query(q);
       }
-      plan = PlanClip(range, requested_from_, requested_to_);
+      plan = PlanClip(range, requested_to_);
       req_.mux.cancel = cancel_.get();
       clip_ = WriteClip(range, plan, req_.mux);
       // The packets' references are dropped here with `range`, off the main thread.
@@ -125,7 +125,7 @@ bool Saves::Final(const PacketRing& ring, int64_t from, int64_t to) {
   q.timing_only = true;
   q.from_keyframe = false;  // the tail alone decides; a long GOP is not copied on every packet
   try {
-    return PlanClip(ring.Query(q), from, to).complete;
+    return PlanClip(ring.Query(q), to).complete;
   } catch (const Exception&) {
     return true;  // the range is gone or empty: let the save run and report it
   }

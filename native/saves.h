@@ -27,8 +27,6 @@ struct SaveRequest {
 
 class Saves {
  public:
-  using Done = std::function<void()>;
-
   // Main thread. `running`: the ingest thread may still bring the range's end.
   Napi::Promise Submit(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, bool running);
   void Cancel(Napi::Env env, uint32_t id);

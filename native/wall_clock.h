@@ -46,8 +46,6 @@ class ClockEstimator {
 
   // Returns true when a new segment was appended to `map`.
   bool Observe(int64_t t, int64_t arrival, WallMap* map);
-  // The fitted rate (wall µs per timeline µs); 1 until two windows have been seen.
-  double rate() const { return rate_; }
 
  private:
   struct Minimum { int64_t t, d; };

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Recorder } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
 import { makeMedia, tmpDir, waitFor, TIME_SCALE } from './helpers/media.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -143,10 +144,7 @@ clock('a live source whose clock runs 5 % fast stays within 150 ms of arrival', 
 clock('a file read at full speed has no wall clock: null times, and wall-clock ranges are refused', async () => {
   const dir = tmpDir();
   const media = await makeMedia({ out: path.join(dir, 'file.mp4'), seconds: 4, gopSeconds: 1 });
-  const rec = new Recorder({ source: media, statsInterval: 0 });
-  const end = new Promise((r) => rec.once('end', r));
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: media });
   try {
     const s = rec.stats;
     assert.is(s.oldestTime, null);

@@ -6,15 +6,12 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
 import { checkClip, decodeErrors, makeMedia, packetList, probe, tmpDir, waitFor, within, TIME_SCALE } from './helpers/media.mjs';
 
 const AUDIO_FRAME = 1024 / 48000; // one AAC frame at 48 kHz
 const FRAME = 1 / 25;
 let dir, pyramid;
-
-function ended(rec) {
-  return new Promise((resolve) => rec.once('end', resolve));
-}
 
 const edges = suite('clip edges');
 edges.before(async () => {
@@ -54,10 +51,7 @@ edges('a save during post-roll and the same range saved later write identical pa
 });
 
 edges('clip tails are contiguous, audio ends with the video, and the result is what the file holds', async () => {
-  const rec = new Recorder({ source: pyramid, statsInterval: 0 });
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: pyramid });
   try {
     for (const to of [2.5, 3.01, 5.55, 7.77, 9.99, 12.0, 16.13]) {
       for (const ext of ['mp4', 'mkv', 'ts']) {
@@ -89,10 +83,7 @@ edges('clip tails are contiguous, audio ends with the video, and the result is w
 
 edges('a clip ending in the last frames of a connection is final once the connection is gone', async () => {
   // Ended: ranges up to the very end of the file save (the last B-frames and audio decode before `to`).
-  const rec = new Recorder({ source: pyramid, statsInterval: 0 });
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: pyramid });
   for (const to of [20, 19.99, 19.95, 19.9]) {
     const clip = await rec.saveRange({ from: to - 3, to, clock: 'timeline' }, path.join(dir, `end-${to}.mp4`));
     await checkClip(clip.path, { seconds: clip.duration, tolerance: 0.001 });
@@ -115,10 +106,7 @@ edges('a clip ending in the last frames of a connection is final once the connec
 });
 
 edges("relative paths with ':' are file paths, for saves (faststart too) and for sources", async () => {
-  const rec = new Recorder({ source: pyramid, statsInterval: 0 });
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: pyramid });
   const cwd = process.cwd();
   process.chdir(dir);
   try {
@@ -130,10 +118,7 @@ edges("relative paths with ':' are file paths, for saves (faststart too) and for
     assert.ok(head.indexOf('moov') < head.indexOf('mdat'), 'faststart did not move the index');
     for (const ext of ['mkv', 'ts', 'flv']) await rec.saveLast(1, `cam1-12:00:00.${ext}`);
     fs.copyFileSync(pyramid, path.join(dir, 'src-12:00:00.mp4'));
-    const fromColon = new Recorder({ source: 'src-12:00:00.mp4', statsInterval: 0 });
-    const fromEnd = ended(fromColon);
-    await fromColon.start();
-    await fromEnd;
+    const { rec: fromColon } = await recordToEnd({ source: 'src-12:00:00.mp4' });
     assert.ok(Math.abs(fromColon.stats.bufferedSeconds - 20) < 0.1);
     await fromColon.stop();
   } finally {
@@ -148,10 +133,7 @@ edges('HEVC in mp4/mov is tagged hvc1 and decodes, from mp4 (hvcC) and MPEG-TS (
   const hevcTs = path.join(dir, 'hevc.ts');
   await makeMedia({ out: hevcTs, seconds: 4, gopSeconds: 1, codec: 'libx265' });
   for (const source of [hevc, hevcTs]) {
-    const rec = new Recorder({ source, statsInterval: 0 });
-    const end = ended(rec);
-    const info = await rec.start();
-    await end;
+    const { rec, info } = await recordToEnd({ source });
     assert.is(info.streams[0].codec, 'hevc');
     for (const ext of ['mp4', 'mov']) {
       const clip = await rec.saveLast(2, path.join(dir, `hevc-${path.extname(source).slice(1)}.${ext}`));

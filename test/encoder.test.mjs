@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Recorder } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
 import { probe, tmpDir } from './helpers/media.mjs';
 
 const enc = suite('raw audio encoded at ingest');
@@ -16,10 +16,7 @@ function pcmWithHole(file, hole) {
 }
 
 async function record(file, out) {
-  const rec = new Recorder({ source: file, statsInterval: 0 });
-  const end = new Promise((r) => rec.once('end', r));
-  const info = await rec.start();
-  await end;
+  const { rec, info } = await recordToEnd({ source: file });
   assert.is(info.streams[0].encodedFrom, 'pcm_s16le');
   const clip = await rec.saveLast(60, out);
   await rec.stop();

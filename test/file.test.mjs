@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Recorder, RecorderError } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
 import { budget, checkClip, makeMedia, tmpDir } from './helpers/media.mjs';
 
 const files = suite('file sources');
@@ -112,12 +113,8 @@ files("stop() from an 'end' listener: one 'close', and a restart begins with an 
 files('a GOP longer than the buffer: the newest GOP is kept whole, and a warning says why', async () => {
   // Keyframes at 0, 8 and 16 s; a 3 s buffer cannot hold one GOP.
   const longGop = await makeMedia({ out: path.join(dir, 'long-gop.mp4'), seconds: 20, gopSeconds: 8, audio: false });
-  const rec = new Recorder({ source: longGop, bufferSeconds: 3, statsInterval: 0 });
   const warnings = [];
-  rec.on('warning', (w) => warnings.push(w));
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: longGop, bufferSeconds: 3 }, (r) => r.on('warning', (w) => warnings.push(w)));
   const s = rec.stats;
   assert.ok(Math.abs(s.oldest - 16) < 0.001 && Math.abs(s.bufferedSeconds - 4) < 0.05, `buffer ${s.oldest} + ${s.bufferedSeconds} s`);
   assert.is(s.gops, 1);
@@ -130,12 +127,8 @@ files('a GOP longer than the buffer: the newest GOP is kept whole, and a warning
 
   // One keyframe in 20 s, a 300 kB cap: the whole stream is one GOP, kept (and warned about once).
   const oneGop = await makeMedia({ out: path.join(dir, 'one-gop.mp4'), seconds: 20, gopSeconds: 1000, audio: false, bitrate: '800k' });
-  const one = new Recorder({ source: oneGop, maxBufferBytes: 300_000, statsInterval: 0 });
   const told = [];
-  one.on('warning', (w) => told.push(w));
-  const oneEnd = ended(one);
-  await one.start();
-  await oneEnd;
+  const { rec: one } = await recordToEnd({ source: oneGop, maxBufferBytes: 300_000 }, (r) => r.on('warning', (w) => told.push(w)));
   assert.ok(Math.abs(one.stats.bufferedSeconds - 20) < 0.05 && one.stats.bytes > 300_000, JSON.stringify(one.stats));
   assert.is(told.length, 1);
   const whole = await one.saveLast(1, path.join(dir, 'one-gop-last.mp4'));

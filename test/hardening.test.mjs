@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Recorder, RecorderError } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
 import { checkClip, makeMedia, tmpDir, waitFor, budget } from './helpers/media.mjs';
 
 setFlagsFromString('--expose-gc');
@@ -88,10 +89,7 @@ hard('numeric options outside their documented range are refused, naming the ran
 });
 
 hard('values inside the ranges are honoured: a 1-byte buffer keeps the newest GOP, readRate 0.05 paces', async () => {
-  const tiny = new Recorder({ source: media, maxBufferBytes: 1, statsInterval: 0 });
-  const end = ended(tiny);
-  await tiny.start();
-  await end;
+  const { rec: tiny } = await recordToEnd({ source: media, maxBufferBytes: 1 });
   const s = tiny.stats;
   assert.is(s.gops, 1);
   assert.ok(Math.abs(s.bufferedSeconds - 1) < 0.05, `buffered ${s.bufferedSeconds} s`);
@@ -128,10 +126,7 @@ function damaged(src, out, expr) {
 hard('a video packet repeating its predecessor\'s timestamps: saves in every container keep every packet', async () => {
   const src = await makeMedia({ out: path.join(dir, 'nob.mp4'), seconds: 6, gopSeconds: 1 });
   const rep = damaged(src, path.join(dir, 'repeated.mkv'), 'setts=pts=if(eq(N\\,60)\\,PREV_INPTS\\,PTS):dts=if(eq(N\\,60)\\,PREV_INDTS\\,DTS)');
-  const rec = new Recorder({ source: rep, statsInterval: 0 });
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: rep });
   for (const ext of ['mp4', 'ts', 'mkv', 'flv']) {
     const clip = await rec.saveRange({ from: 1, to: 4, clock: 'timeline' }, path.join(dir, `repeated.${ext}`));
     // dts strictly increasing, decodes (the repeated frame is shown 1 ms after its twin)
@@ -145,10 +140,7 @@ hard('a video packet repeating its predecessor\'s timestamps: saves in every con
 hard('one packet with a wild PTS (DTS fine) neither empties the buffer nor moves its newest instant', async () => {
   const src = await makeMedia({ out: path.join(dir, 'b.mp4'), seconds: 10, gopSeconds: 1, bframes: 2 });
   const wild = damaged(src, path.join(dir, 'wild.ts'), 'setts=pts=if(eq(N\\,60)\\,PTS+3600/TB\\,PTS)');
-  const rec = new Recorder({ source: wild, bufferSeconds: 5, statsInterval: 0 });
-  const end = ended(rec);
-  await rec.start();
-  await end;
+  const { rec } = await recordToEnd({ source: wild, bufferSeconds: 5 });
   const s = rec.stats;
   assert.ok(s.newest > 9.9 && s.newest < 10.2, `newest ${s.newest}`);
   assert.ok(s.bufferedSeconds > 4 && s.bufferedSeconds <= 5.001, `buffered ${s.bufferedSeconds}`);
