@@ -56,7 +56,7 @@ export interface SaveOptions {
   format?: string;
   /** mp4/mov: put the index first so the file plays while downloading. Default false. */
   faststart?: boolean;
-  /** Cancels the save (including its wait for post-roll); the promise rejects with ERR_ABORTED. */
+  /** Cancels the save (including its wait for post-roll): an abort before the promise settles rejects it with ERR_ABORTED and leaves no file. */
   signal?: AbortSignal;
 }
 

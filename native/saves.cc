@@ -1,6 +1,7 @@
 #include "saves.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "clip.h"
 #include "errors.h"
@@ -63,6 +64,12 @@ class SaveWorker : public Napi::AsyncWorker {
   void OnOK() override {
     done_();
     Napi::Env env = Env();
+    // An abort that reached Cancel before this settles wins, even when the worker had already
+    // finished: both run on this thread, so "abort() right after the call" is never a coin toss.
+    if (failure_.code.empty() && cancel_->load()) {
+      std::remove(req_.mux.path.c_str());
+      failure_ = {code::kAborted, "The save was aborted"};
+    }
     if (!failure_.code.empty()) {
       deferred_->Reject(MakeError(env, failure_).Value());
       return;

@@ -6,7 +6,7 @@ import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder, RecorderError, syntheticSource } from 'av-rewind';
-import { budget, checkClip, probe, tmpDir, waitFor } from './helpers/media.mjs';
+import { TIME_SCALE, budget, checkClip, probe, tmpDir, waitFor } from './helpers/media.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const small = (o = {}) => syntheticSource({ width: 320, height: 240, fps: 25, ...o });
@@ -146,6 +146,13 @@ live('an aborted save leaves no file and recording goes on', async () => {
   const p = rec.saveLast(30, path.join(dir, 'aborted.mp4'), { signal: ac.signal });
   ac.abort();
   await rejectsCode(p, 'ERR_ABORTED');
+  // An abort before the promise settles wins even when the write has finished meanwhile: hold the
+  // main thread while the worker completes, then abort.
+  const late = new AbortController();
+  const l = rec.saveLast(2, path.join(dir, 'aborted-late.mp4'), { signal: late.signal });
+  for (const until = Date.now() + 300 * TIME_SCALE; Date.now() < until; );
+  late.abort();
+  await rejectsCode(l, 'ERR_ABORTED');
   const wait = new AbortController();
   const q = rec.saveRange({ from: Date.now() - 1000, to: Date.now() + 60_000 }, path.join(dir, 'aborted2.mp4'), { signal: wait.signal });
   await waitingOn(wait.signal);
