@@ -342,6 +342,7 @@ function toResult(raw: RawSaveResult, requested: number): SaveResult {
     timeline: { start: raw.start, end: raw.end },
     bytes: raw.bytes,
     packets: raw.packets,
+    dropped: raw.dropped,
     gaps: raw.gaps,
     streams: raw.streams,
   };

@@ -77,8 +77,14 @@ export interface SaveResult {
   /** The same span on the recorder timeline, seconds (end − start === duration). */
   timeline: { start: number; end: number };
   bytes: number;
+  /** Packets written. */
   packets: number;
-  /** Gaps (reconnects) inside the saved span. */
+  /**
+   * Corrupt packets left out because the container's bitstream conversion rejected them (e.g. a
+   * damaged ADTS header on its way into mp4/mkv/flv); 0 for a clean stream.
+   */
+  dropped: number;
+  /** Holes (reconnects, discontinuities) inside the saved span. */
   gaps: number;
   streams: { type: 'video' | 'audio'; codec: string }[];
 }
@@ -114,6 +120,7 @@ export interface RawSaveResult {
   requestedTo: number;
   bytes: number;
   packets: number;
+  dropped: number;
   gaps: number;
   streams: { type: 'video' | 'audio'; codec: string }[];
 }

@@ -10,6 +10,15 @@ namespace avr {
 
 namespace {
 
+// How long a packet of this stream lasts when it does not say: one frame, or one audio frame.
+int64_t DefaultDuration(const AVStream* st) {
+  const AVCodecParameters* par = st->codecpar;
+  if (par->codec_type == AVMEDIA_TYPE_AUDIO)
+    return par->frame_size > 0 && par->sample_rate > 0 ? av_rescale(par->frame_size, 1'000'000, par->sample_rate) : 0;
+  AVRational fps = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+  return fps.num > 0 && fps.den > 0 ? av_rescale(fps.den, 1'000'000, fps.num) : 0;
+}
+
 int64_t WallNowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -195,25 +204,23 @@ SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) 
     st->discard = AVDISCARD_DEFAULT;
     if (StreamEncoder::NeedsEncoding(st->codecpar)) tracks[t].encoder = StreamEncoder::Open(st, opts_.encoder);
     info.streams.push_back(DescribeStream((int)t, st, tracks[t].encoder.get()));
+    timeline_->SetDefaultDuration((int)t, DefaultDuration(st));
   }
   return info;
 }
 
-void Ingest::Pace(const AVPacket* pkt, AVRational tb) {
-  const int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-  if (ts == AV_NOPTS_VALUE) return;
-  const int64_t raw = av_rescale_q(ts, tb, kMicros);
+void Ingest::Pace(int64_t t) {
   const int64_t now = av_gettime_relative();
   if (pace_base_raw_ == AV_NOPTS_VALUE) {
-    pace_base_raw_ = raw;
+    pace_base_raw_ = t;
     pace_base_wall_ = now;
     return;
   }
-  const int64_t wait = pace_base_wall_ + (int64_t)((raw - pace_base_raw_) / opts_.read_rate) - now;
-  // More than 5 s of media off the pace: a jump in the source's clock, not a wait: start pacing afresh.
+  const int64_t wait = pace_base_wall_ + (int64_t)((t - pace_base_raw_) / opts_.read_rate) - now;
+  // More than 5 s of media off the pace (a gap in the source): start pacing afresh rather than wait.
   const double jump = 5e6 / opts_.read_rate;
   if (wait > jump || wait < -jump) {
-    pace_base_raw_ = raw;
+    pace_base_raw_ = t;
     pace_base_wall_ = now;
   } else if (wait > 0) {
     SleepFor(wait);
@@ -229,6 +236,8 @@ void Ingest::Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits) {
   Timeline::Mapped m;
   if (!timeline_->Map(track, pkt, tb, wrap_bits, &m)) return;
   session_has_key_ = true;
+  // Paced on the timeline, so packets without timestamps and spliced jumps pace like the rest.
+  if (opts_.read_rate > 0) Pace(m.dts);
   if (opts_.wall_clock) {
     // The clock sample: this instant reached us now; or, when the sender stamps its packets with its
     // own wall clock (RTSP's RTCP sender reports), it was captured then. A sender clock that is far from
@@ -347,7 +356,6 @@ bool Ingest::Session(Failure* why) {
         continue;
       }
       AVStream* st = ic->streams[pkt->stream_index];
-      if (opts_.read_rate > 0) Pace(pkt.get(), st->time_base);
       // RTSP: once an RTCP sender report came, start_time_realtime is the sender's wall clock at pts 0
       // (libavformat derives pts from the reports only when there are several streams).
       if (ic->start_time_realtime > 0 && ic->nb_streams > 1 && !strcmp(ic->iformat->name, "rtsp"))

@@ -83,7 +83,7 @@ class Ingest {
   InputPtr Open();
   int ProbeStreams(AVFormatContext* ic);
   SourceInfo SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks);
-  void Pace(const AVPacket* pkt, AVRational tb);
+  void Pace(int64_t timeline_us);
   void Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits);
   bool SleepFor(int64_t us);  // false when stopped meanwhile
 

@@ -108,7 +108,19 @@ Muxer::Muxer(const MuxOptions& opts, const std::vector<TrackParams>& tracks) : o
   }
   Dict mux_opts;
   if (opts.faststart) mux_opts.Set("movflags", "+faststart");
-  Check(avformat_write_header(out_.get(), mux_opts.Addr()), std::string("Could not write the ") + ofmt->name + " header");
+  const int ret = avformat_write_header(out_.get(), mux_opts.Addr());
+  if (ret < 0) {
+    // Say what is wrong when it is the source's fault: a video stream whose size nobody could read.
+    for (const TrackParams& t : tracks)
+      if (t.par && t.type == AVMEDIA_TYPE_VIDEO && (t.par->width <= 0 || t.par->height <= 0))
+        Fail(code::kWrite,
+             std::string("Could not write the ") + ofmt->name + " header: the " + avcodec_get_name(t.par->codec_id) +
+                 " video has no known size (" + std::to_string(t.par->width) + "x" + std::to_string(t.par->height) +
+                 "): the source sent no parameter sets (SPS) that could be decoded. A .ts save keeps the packets "
+                 "as they are",
+             ret);
+    Check(ret, std::string("Could not write the ") + ofmt->name + " header");
+  }
   pkt_ = MakePacket();
   if (!pkt_) Fail(code::kWrite, "Out of memory");
 }
@@ -134,11 +146,24 @@ void Muxer::Write(int track, const PacketData& data, int64_t pts, int64_t dts, i
   pkt_->pos = -1;
   const int ret = av_interleaved_write_frame(out_.get(), pkt_.get());
   av_packet_unref(pkt_.get());
+  if (ret < 0 && ret != AVERROR_EXIT && ret != AVERROR(ENOMEM) && !(out_->pb && out_->pb->error < 0)) {
+    // The file is fine, this packet is not: the container's bitstream conversion rejected it (a corrupt
+    // ADTS header on its way into mp4). Leave it out, as a player skips it, and save the rest.
+    if (dropped_++ == 0) {
+      char what[160];
+      snprintf(what, sizeof what, "the %s packet at %.3f s into the clip was rejected: ",
+               av_get_media_type_string(st->codecpar->codec_type), pts / 1e6);
+      first_drop_ = {code::kWrite, what + AvErrorString(ret), ret};
+    }
+    return;
+  }
   Check(ret, "Could not write to '" + opts_.path + "'");
   packets_++;
 }
 
 MuxResult Muxer::Close() {
+  if (packets_ == 0 && dropped_ > 0)
+    Fail(code::kWrite, "Could not write to '" + opts_.path + "': " + first_drop_.message, first_drop_.av_code);
   Check(av_write_trailer(out_.get()), "Could not finish '" + opts_.path + "'");
   if (out_->pb && !(out_->oformat->flags & AVFMT_NOFILE))
     avr::Check(avio_closep(&out_->pb), code::kWrite, "Could not close '" + opts_.path + "'");
@@ -146,6 +171,7 @@ MuxResult Muxer::Close() {
   MuxResult r;
   r.format = format_;
   r.packets = packets_;
+  r.dropped = dropped_;
   std::error_code ec;
   r.bytes = (int64_t)std::filesystem::file_size(tmp_.path, ec);
   if (std::rename(tmp_.path.c_str(), opts_.path.c_str()) != 0)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
 #include "packet_ring.h"
 
 namespace avr {
@@ -21,6 +22,7 @@ struct MuxOptions {
 struct MuxResult {
   int64_t bytes = 0;
   int64_t packets = 0;
+  int64_t dropped = 0;  // packets the container's conversion rejected as corrupt, left out
   std::string format;
 };
 
@@ -56,6 +58,8 @@ class Muxer {
   PacketPtr pkt_;
   std::string format_;
   int64_t packets_ = 0;
+  int64_t dropped_ = 0;
+  Failure first_drop_;  // names the stream and time of the first packet left out
 };
 
 // Muxer name for a path/format pair, or "" when libavformat knows none.

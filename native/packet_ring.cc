@@ -192,6 +192,12 @@ int64_t PacketRing::TakeLongGopWarning(int64_t* bytes) {
 
 void PacketRing::MarkGap(int64_t from, int64_t to) {
   std::lock_guard<std::mutex> lock(mu_);
+  // Each track reports the same hole: keep one gap for it.
+  if (!gaps_.empty() && from <= gaps_.back().to && to >= gaps_.back().from) {
+    gaps_.back().from = std::min(gaps_.back().from, from);
+    gaps_.back().to = std::max(gaps_.back().to, to);
+    return;
+  }
   gaps_.push_back({from, to});
 }
 

@@ -87,6 +87,7 @@ class SaveWorker : public Napi::AsyncWorker {
     r.Set("requestedTo", Seconds(env, requested_to_));
     r.Set("bytes", Napi::Number::New(env, (double)clip_.mux.bytes));
     r.Set("packets", Napi::Number::New(env, (double)clip_.mux.packets));
+    r.Set("dropped", Napi::Number::New(env, (double)clip_.mux.dropped));
     r.Set("gaps", clip_.gaps);
     Napi::Array streams = Napi::Array::New(env);
     uint32_t n = 0;
