@@ -119,7 +119,7 @@ export function within(promise, timeout, message = 'within') {
 }
 
 /** Runs a command to completion; rejects on timeout or non-zero exit unless `allowFail`. */
-function run(cmd, args, { timeout = budget(0, 120), allowFail = false } = {}) {
+export function run(cmd, args, { timeout = budget(0, 120), allowFail = false } = {}) {
   return new Promise((resolve, reject) => {
     const c = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '', err = '';
