@@ -415,6 +415,7 @@ void Ingest::Run() {
     timeline_->NewSession();
   }
   ring_->CloseSubscriptions();
+  ring_.reset();  // the recorder holds the buffer from here: stop() frees it (and trims) when it is the last
   events_->OnClosed();
 }
 

@@ -1,6 +1,9 @@
 #include "recorder.h"
 
 #include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "js_convert.h"
 
@@ -29,7 +32,16 @@ int64_t Micros(double seconds) { return ClampUs(seconds * 1e6); }
 class ReleaseWorker : public Napi::AsyncWorker {
  public:
   ReleaseWorker(Napi::Env env, std::shared_ptr<PacketRing> ring) : Napi::AsyncWorker(env, "av-rewind:release"), ring_(std::move(ring)) {}
-  void Execute() override { ring_.reset(); }
+  void Execute() override {
+    const bool last = ring_.use_count() == 1;  // else a running save frees it when it is done
+    ring_.reset();
+#if defined(__GLIBC__)
+    // The packets were allocated on the ingest thread, in its malloc arena. glibc keeps freed memory in
+    // an arena for reuse, and a new thread (the next start()) may get another arena: without this, a
+    // recorder started and stopped in a loop grows RSS by the buffer every few cycles. Give it back.
+    if (last) malloc_trim(0);
+#endif
+  }
 
  private:
   std::shared_ptr<PacketRing> ring_;

@@ -56,6 +56,31 @@ hard('ended recorders that are dropped without stop() are collected', async () =
   }, { timeout: budget(5), message: () => `${collected} of ${count} collected` });
 });
 
+hard('stop() gives the buffer back while the Recorder is still referenced: start/stop cycles stay flat', async () => {
+  // ASan keeps freed memory in quarantine, so RSS says nothing there.
+  if (process.env.AV_REWIND_BINDING?.includes('asan')) return;
+  const big = await makeMedia({ out: path.join(dir, 'big.mp4'), seconds: 4, width: 640, height: 480, gopSeconds: 1, bitrate: '12M' });
+  const kept = []; // referenced to the end: no garbage collection can be what frees the buffers
+  let held = 0;
+  const cycle = async () => {
+    const { rec } = await recordToEnd({ source: big, bufferSeconds: 60 });
+    held = rec.stats.bytes;
+    await rec.stop();
+    kept.push(rec);
+  };
+  for (let i = 0; i < 3; i++) await cycle();
+  await new Promise((r) => setTimeout(r, 200));
+  const base = process.memoryUsage().rss;
+  const cycles = 20;
+  for (let i = 0; i < cycles; i++) await cycle();
+  await new Promise((r) => setTimeout(r, 200));
+  const grown = process.memoryUsage().rss - base;
+  assert.ok(held > 2e6, `buffer ${held} bytes`);
+  // Holding every buffer would be cycles × held (over 40 MB); allow two buffers of slack.
+  assert.ok(grown < 2 * held, `RSS grew ${(grown / 1e6).toFixed(1)} MB over ${cycles} cycles of a ${(held / 1e6).toFixed(1)} MB buffer`);
+  assert.is(kept.length, cycles + 3);
+});
+
 hard('numeric options outside their documented range are refused, naming the range', () => {
   const bad = [
     [{ maxBufferBytes: 2 ** 64 }, /from 1 to 281474976710656 for 'maxBufferBytes'/],

@@ -155,7 +155,8 @@ async function saves(rec, file, dir) {
 }
 
 // Memory in fresh processes (test/bench/memory.mjs): one recorder buffering the whole input, as mp4 and as
-// MPEG-TS (the live formats: HLS, UDP, SRT, HTTP-TS), and many idle live recorders.
+// MPEG-TS (the live formats: HLS, UDP, SRT, HTTP-TS), many idle live recorders, and one recorder started
+// and stopped 200 times (what stays after stop()).
 async function memory(file, dir) {
   const ts = path.join(dir, 'input.ts');
   await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-c', 'copy', ts], { timeout: 120_000 });
@@ -169,8 +170,9 @@ async function memory(file, dir) {
   const mp4 = { ...(await child('one', file)), payload: await payload(file) };
   const mpegts = { ...(await child('one', ts)), payload: await payload(ts) };
   const many = await child('many', small, '16');
+  const cycles = await child('cycles', small, '200');
   fs.rmSync(ts);
-  return { mp4, mpegts, many };
+  return { mp4, mpegts, many, cycles };
 }
 
 // Event-loop delay of a loop doing nothing but the histogram's own timer, for `seconds`.
@@ -233,6 +235,8 @@ const rows = [
     `${f(m.rss / 1e6, 1)} / ${f(m.payload / 1e6, 1)} (${f(m.held / 1e6, 1)}) → ${f(m.rss / m.payload, 3)}, ${f((m.rss - 1.03 * m.payload) / 1e6, 1)} MB over 1.03×`, '', '']),
   ['Loading FFmpeg\'s libraries (before any recorder), RSS MiB', f(mem.mp4.library / MB, 1), '', ''],
   ['Idle live recorder: first / each of 16 more, MiB beyond its buffer', `${f((mem.many.first - mem.many.firstHeld) / MB, 2)} / ${f(mem.many.perExtra / MB, 2)}`, '', ''],
+  [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
+    mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],
 ];
 const head = ['Metric', 'av-rewind', 'ffmpeg CLI', 'ratio (ours/ffmpeg)'];
 

@@ -2,6 +2,7 @@
 // nothing an earlier measurement allocated is counted). Prints one JSON line.
 //   node test/bench/memory.mjs one <file>            one recorder buffering the whole file at full speed
 //   node test/bench/memory.mjs many <file> <count>   <count> recorders reading <file> in real time
+//   node test/bench/memory.mjs cycles <file> <count> <count> start/stop cycles, each buffering the whole file
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Recorder, versions } from 'av-rewind';
 
@@ -22,6 +23,22 @@ if (mode === 'one') {
   const s = rec.stats;
   console.log(JSON.stringify({ library, rss: rss() - base, held: s.bytes, memory: s.memory, packets: s.packets }));
   await rec.stop();
+} else if (mode === 'cycles') {
+  // A recorder started and stopped again and again (each time buffering the whole file): what stays.
+  const count = Number(countArg);
+  const points = [];
+  let held = 0;
+  for (let i = 1; i <= count; i++) {
+    const rec = new Recorder({ source: file, bufferSeconds: 100_000, maxBufferBytes: 2 ** 31 - 1, statsInterval: 0 });
+    const ended = new Promise((resolve) => rec.once('end', resolve));
+    await rec.start();
+    await ended;
+    held = rec.stats.bytes;
+    await rec.stop();
+    if (i % Math.max(1, Math.floor(count / 4)) === 0) points.push([i, rss() - base]);
+  }
+  await sleep(300);
+  console.log(JSON.stringify({ held, points, after: rss() - base }));
 } else {
   // Idle recorders: live sources (read in real time) with a few seconds buffered, measured per recorder.
   const count = Number(countArg);
