@@ -88,12 +88,16 @@ bool Timeline::Map(int track, const AVPacket* pkt, AVRational tb, int wrap_bits,
     const int64_t last = tr.last_dts, dts = raw_dts + tr.offset;
     const int64_t expected = last + step;
     // Muxers interleave tracks by time: a track that jumps well ahead of where the others are went
-    // through a discontinuity of its own (a hole in every track would have kept them together).
+    // through a discontinuity (a hole in every track would have kept them together).
     int64_t others = INT64_MIN;
     for (size_t i = 0; i < tracks_.size(); i++)
       if ((int)i != track && tracks_[i].placed) others = std::max(others, tracks_[i].last_dts);
-    const bool ahead = others != INT64_MIN && dts - expected > kGapUs && dts > others + kInterleaveUs;
-    if (dts < last - kMaxBackUs || dts > last + kMaxForwardUs + Since(tr.last_seen) || ahead) {
+    // A forward step that lands where the other tracks are is a hole in this track (an audio dropout):
+    // kept. Alone, a track can only be judged by its own pace.
+    const bool jumped = dts < last - kMaxBackUs ||
+                        (others != INT64_MIN ? dts - expected > kGapUs && dts > others + kInterleaveUs
+                                             : dts > last + kMaxForwardUs + Since(tr.last_seen));
+    if (jumped) {
       // A discontinuity on this track: splice it where it was expected (plus the real time its packets
       // stopped for), or by the shift another track just took for the same jump.
       const int64_t delta = dts - expected;

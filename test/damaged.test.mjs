@@ -28,11 +28,12 @@ const edges = (p, type) => {
 };
 
 const damaged = suite('damaged streams');
-let dir, src, clean;
+let dir, src, srcStart, clean;
 damaged.before(async () => {
   dir = tmpDir();
   // MPEG-TS with B-frames (dts ≠ pts), 1 s GOPs, AAC in ADTS: what cameras and broadcast send.
   src = await makeMedia({ out: path.join(dir, 'src.ts'), seconds: 12, gopSeconds: 1, bframes: 2 });
+  srcStart = (await probe(src)).streams.find((s) => s.codec_type === 'video').start_time;
   clean = await recordAll(src, 'clean');
 });
 
@@ -132,6 +133,28 @@ damaged('a jump on one track (or all) is spliced: tracks stay aligned, no hole, 
     const last = await all.rec.saveLast(5, path.join(dir, 'jump-last.mp4'));
     const p = await checkClip(last.path, { seconds: 5, tolerance: 0.1, passthrough: true });
     assert.ok(edges(p, 'audio')[1] > 4.9 && edges(p, 'video')[1] > 4.9, `${name}: saveLast(5) ${JSON.stringify(p.streams)}`);
+    await all.rec.stop();
+  }
+});
+
+damaged('packets lost on one track leave a hole in that track only, kept in place and reported', async () => {
+  for (const kind of ['audio', 'video']) {
+    const file = ts.rewriteTs(src, path.join(dir, 'lost.ts'), ts.lose(kind, 6, 9));
+    const all = await recordAll(file, 'lost');
+    const s = all.stats;
+    assert.ok(Math.abs(s.newest - clean.stats.newest) < 0.05, `${kind}: newest ${s.newest} vs ${clean.stats.newest}`);
+    assert.is(s.gaps.length, 1, `${kind}: ${JSON.stringify(s.gaps)}`);
+    const [g] = s.gaps;
+    assert.ok(Math.abs(g.to - g.from - 3) < 0.2, `${kind}: ${JSON.stringify(g)}`);
+    const h = holes(all.probe);
+    assert.is(h.length, 1, h.join());
+    assert.ok(h[0].startsWith(kind), h[0]);
+    // In place: the file starts at the source's first keyframe, so the source's 6..9 s is the file's
+    // (6..9) − that keyframe's time, on the timeline and in the saved file alike (within an audio PES,
+    // which holds several AAC frames).
+    const [from, to] = h[0].split(' ').filter((x) => /^[\d.]+$/.test(x)).map(Number);
+    assert.ok(Math.abs(from - (6 - srcStart)) < 0.2 && Math.abs(to - (9 - srcStart)) < 0.2, `${kind}: hole ${h[0]}, source starts at ${srcStart}`);
+    assert.ok(Math.abs(g.from - (6 - srcStart)) < 0.2 && Math.abs(g.to - (9 - srcStart)) < 0.2, `${kind}: gap ${JSON.stringify(g)}`);
     await all.rec.stop();
   }
 });

@@ -20,17 +20,31 @@ function writeTs(b, o, v) {
   b[o + 4] = ((lo & 0x7f) << 1) | 1;
 }
 
+// A TS packet turned into a null packet (PID 0x1FFF): demuxers skip it.
+function nullPacket(b, o) {
+  b[o + 1] = (b[o + 1] & 0xe0) | 0x1f;
+  b[o + 2] = 0xff;
+}
+
 /**
  * Calls `edit(pes)` for every PES that starts in `file` and writes the result to `out`.
  * pes: { kind: 'video' | 'audio', n (index within its kind), pts, dts (seconds; dts undefined when the
  * header has none), payload (the bytes after the PES header in its first TS packet, a live view) }.
- * Set pes.pts / pes.dts (seconds) to rewrite them.
+ * Set pes.pts / pes.dts (seconds) to rewrite them, or pes.drop to remove the PES (its TS packets become
+ * null packets, as if lost on the way).
  */
 export function rewriteTs(file, out, edit) {
   const b = Buffer.from(fs.readFileSync(file));
   const count = { video: 0, audio: 0 };
+  const dropping = new Set(); // PIDs whose current PES was dropped
   for (let o = 0; o + TS <= b.length; o += TS) {
-    if (b[o] !== 0x47 || !(b[o + 1] & 0x40)) continue; // not a payload unit start
+    if (b[o] !== 0x47) continue;
+    const pid = ((b[o + 1] & 0x1f) << 8) | b[o + 2];
+    if (!(b[o + 1] & 0x40)) {
+      if (dropping.has(pid)) nullPacket(b, o);
+      continue; // not a payload unit start
+    }
+    dropping.delete(pid);
     const afc = (b[o + 3] >> 4) & 3;
     if (!(afc & 1)) continue;
     const p = o + 4 + (afc & 2 ? 1 + b[o + 4] : 0);
@@ -45,6 +59,11 @@ export function rewriteTs(file, out, edit) {
     const dts = flags & 1 ? readTs(b, p + 14) / CLOCK : undefined;
     const pes = { kind, n: count[kind]++, pts, dts, payload: b.subarray(headerEnd, o + TS) };
     edit(pes);
+    if (pes.drop) {
+      dropping.add(pid);
+      nullPacket(b, o);
+      continue;
+    }
     if (pes.pts !== pts) writeTs(b, p + 9, pes.pts * CLOCK);
     if (dts !== undefined && pes.dts !== dts) writeTs(b, p + 14, pes.dts * CLOCK);
   }
@@ -104,6 +123,13 @@ export function jump(kind, at, by) {
     if (!on) return;
     pes.pts += by;
     if (pes.dts !== undefined) pes.dts += by;
+  };
+}
+
+/** Every PES of `kind` presented from `from` to `to` seconds (its own clock) is lost. */
+export function lose(kind, from, to) {
+  return (pes) => {
+    if (pes.kind === kind && pes.pts >= from && pes.pts < to) pes.drop = true;
   };
 }
 
