@@ -7,6 +7,8 @@
       "target_name": "av_rewind",
       "sources": [
         "native/addon.cc",
+        "native/audio_decoder.cc",
+        "native/audio_meter.cc",
         "native/clip.cc",
         "native/encoder.cc",
         "native/ingest.cc",

@@ -10,6 +10,17 @@ export interface NativeRecorder {
   save(req: Record<string, unknown>): Promise<RawSaveResult>;
   cancel(id: number): void;
   stats(): RawStats;
+  /** Starts the audio meter on `track` with windows of `windowSeconds`, or stops it (null). */
+  meter(track: number | null, windowSeconds?: number): void;
+  /** Level windows starting in [fromUs, toUs), or null when no meter has run. */
+  levels(fromUs: number, toUs: number): (RawLevels & { window: number }) | null;
+}
+
+export interface RawLevels {
+  starts: Float64Array;
+  times: Float64Array;
+  peakDb: Float32Array;
+  rmsDb: Float32Array;
 }
 
 interface Binding {

@@ -49,6 +49,17 @@ export interface RecorderOptions {
   encoder?: EncoderOptions;
   /** Seconds between 'stats' events; 0 turns them off. Default 1. */
   statsInterval?: number;
+  /**
+   * The audio meter (levels and spikes). It runs only while levels are wanted (a 'level' listener, a
+   * spike handler, levels()), or always with `true`. windowSeconds: level window, 0.01–1, default 0.05;
+   * levelInterval: at most one 'level' event per this many seconds, default 0.1.
+   */
+  meter?: boolean | MeterOptions;
+}
+
+export interface MeterOptions {
+  windowSeconds?: number;
+  levelInterval?: number;
 }
 
 export interface SaveOptions {
@@ -58,6 +69,11 @@ export interface SaveOptions {
   faststart?: boolean;
   /** Cancels the save (including its wait for post-roll): an abort before the promise settles rejects it with ERR_ABORTED and leaves no file. */
   signal?: AbortSignal;
+  /**
+   * A post-roll cut short by stop() or by the source's end saves what there is (`truncated: true` in the
+   * result) instead of rejecting with ERR_STOPPED / ERR_SOURCE_ENDED. Default false.
+   */
+  partial?: boolean;
 }
 
 export interface SaveRange {
@@ -144,6 +160,12 @@ export const RANGES = {
   'encoder.gopSeconds': [0.01, 600, 'seconds'],
   'encoder.videoBitrate': [10_000, 1e9, 'bits/s', true],
   'encoder.audioBitrate': [8_000, 1e6, 'bits/s', true],
+  'meter.windowSeconds': [0.01, 1, 'seconds'],
+  'meter.levelInterval': [0.01, 3600, 'seconds'],
+  'spike.baselineSeconds': [1, 600, 'seconds'],
+  'spike.minGapSeconds': [0, 86400, 'seconds'],
+  'spike.preRoll': [0, 3600, 'seconds'],
+  'spike.postRoll': [0.01, 3600, 'seconds'],
 } as const satisfies Record<string, readonly [number, number, string, boolean?]>;
 
 /** A number within RANGES[name] (after the basic checks, so that -3 still reads "a positive number"). */
@@ -155,8 +177,9 @@ export function inRange(name: keyof typeof RANGES, v: number): number {
 
 const RECORDER_KEYS = [
   'source', 'format', 'inputOptions', 'readRate', 'bufferSeconds', 'maxBufferBytes', 'openTimeout',
-  'stallTimeout', 'reconnect', 'encoder', 'statsInterval',
+  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter',
 ] as const;
+const METER_KEYS = ['windowSeconds', 'levelInterval'] as const;
 const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
 const ENCODER_KEYS = ['videoCodec', 'preset', 'gopSeconds', 'videoBitrate', 'audioBitrate'] as const;
 
@@ -187,6 +210,7 @@ function fileUrl(source: string): string {
 export interface NormalizedOptions {
   native: Record<string, unknown>;
   statsInterval: number;
+  meter: { windowSeconds: number; levelInterval: number; always: boolean };
 }
 
 export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
@@ -260,7 +284,19 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
   }
   let statsInterval = o.statsInterval === undefined ? 1 : nonNegativeSeconds('statsInterval', o.statsInterval);
   if (statsInterval !== 0) statsInterval = inRange('statsInterval', statsInterval);
-  return { native, statsInterval };
+  const meter = { windowSeconds: 0.05, levelInterval: 0.1, always: false };
+  if (o.meter !== undefined) {
+    if (typeof o.meter === 'boolean') meter.always = o.meter;
+    else if (isObject(o.meter)) {
+      checkKeys(o.meter, METER_KEYS, 'meter options');
+      meter.always = true;
+      if (o.meter.windowSeconds !== undefined)
+        meter.windowSeconds = inRange('meter.windowSeconds', positiveSeconds('meter.windowSeconds', o.meter.windowSeconds));
+      if (o.meter.levelInterval !== undefined)
+        meter.levelInterval = inRange('meter.levelInterval', positiveSeconds('meter.levelInterval', o.meter.levelInterval));
+    } else throw invalid('meter', 'a boolean or { windowSeconds, levelInterval }', o.meter);
+  }
+  return { native, statsInterval, meter };
 }
 
 /** Container by format name or file extension. */
@@ -272,6 +308,7 @@ export interface NormalizedSave {
   path: string;
   format: string;
   faststart: boolean;
+  partial: boolean;
   signal?: AbortSignal;
 }
 
@@ -279,7 +316,7 @@ export function normalizeSaveOptions(path: unknown, o: unknown): NormalizedSave 
   const p = nonEmptyString('path', path);
   if (o === undefined) o = {};
   if (!isObject(o)) throw invalid('options', 'an object of save options', o);
-  checkKeys(o, ['format', 'faststart', 'signal'], 'save options');
+  checkKeys(o, ['format', 'faststart', 'signal', 'partial'], 'save options');
   let format: string | undefined;
   if (o.format !== undefined) {
     format = MUXERS[nonEmptyString('format', o.format)];
@@ -296,7 +333,8 @@ export function normalizeSaveOptions(path: unknown, o: unknown): NormalizedSave 
   if (o.faststart !== undefined && typeof o.faststart !== 'boolean') throw invalid('faststart', 'a boolean', o.faststart);
   if (o.faststart && format !== 'mp4' && format !== 'mov') throw invalid('faststart', 'true only for mp4/mov output', o.faststart);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
-  return { path: p, format, faststart: o.faststart === true, signal: o.signal as AbortSignal | undefined };
+  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw invalid('partial', 'a boolean', o.partial);
+  return { path: p, format, faststart: o.faststart === true, partial: o.partial === true, signal: o.signal as AbortSignal | undefined };
 }
 
 /** A range bound as µs: epoch µs (wall clock) or timeline µs. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { callSite, RecorderError, withCallSite } from './errors.js';
 import { native, type NativeRecorder } from './native.js';
@@ -17,6 +17,16 @@ import {
   type SaveRange,
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
+import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
+import {
+  clipPath,
+  detectSpikes,
+  normalizeSpikeOptions,
+  SpikeDetector,
+  type Spike,
+  type SpikeClipEvent,
+  type SpikeOptions,
+} from './spikes.js';
 
 export interface RecorderEvents {
   /** The source is open and its first packet is buffered. */
@@ -35,6 +45,10 @@ export interface RecorderEvents {
   close: [];
   /** Something works, but not as configured: e.g. `WARN_LONG_GOP` when one GOP is longer than the buffer. */
   warning: [warning: { code: string; message: string }];
+  /** The loudest level window since the previous event, at most every `meter.levelInterval` seconds. */
+  level: [level: LevelEvent];
+  /** A spike's clip (onSpike with `clipDir`) is saved. */
+  clip: [event: SpikeClipEvent];
 }
 
 /**
@@ -65,15 +79,24 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #timer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   #nextId = 1;
+  readonly #meter: LevelMeter;
+  #spikeHandlers = 0;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
 
   constructor(options: RecorderOptions) {
     super();
     try {
-      const { native: opts, statsInterval } = normalizeRecorderOptions(options);
+      const { native: opts, statsInterval, meter } = normalizeRecorderOptions(options);
       this.#statsInterval = statsInterval;
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
+      this.#meter = new LevelMeter(this.#native, meter, (l) => this.emit('level', l), () => this.listenerCount('level') > 0);
+      // A 'level' listener turns the meter on (and its removal off): after the listener list changed.
+      const levelListeners = (event: string | symbol) => {
+        if (event === 'level') queueMicrotask(() => this.#meter.update());
+      };
+      (this as EventEmitter).on('newListener', levelListeners);
+      (this as EventEmitter).on('removeListener', levelListeners);
     } catch (err) {
       throw withCallSite(err, callSite(Recorder));
     }
@@ -153,6 +176,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#state = 'stopped';
       this.#stopping = null;
       this.#stopTimer();
+      this.#meter.stopped();
     }
     if (wasStarted) this.emit('close');
   }
@@ -211,6 +235,88 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /**
+   * Calls `handler` for each spike: an impulsive loud event in the audio (see SpikeOptions and the
+   * README's "Spikes"). With `clipDir`, also saves `[time − preRoll, time + postRoll]` of each spike and
+   * emits 'clip'. Returns the function that detaches the handler.
+   */
+  onSpike(handler: (spike: Spike) => void, options?: SpikeOptions): () => void {
+    const site = callSite(this.onSpike);
+    try {
+      if (typeof handler !== 'function') throw invalid('handler', 'a function (spike) => void', handler);
+      const o = normalizeSpikeOptions(options);
+      if (this.#info && !this.#meter.hasAudio()) throw this.#noAudio();
+      if (o.clipDir) mkdirSync(o.clipDir, { recursive: true });
+      const detector = new SpikeDetector(o, this.#meter.window);
+      const off = this.#meter.consume(
+        detectSpikes(detector, (spike) => {
+          handler(spike);
+          if (o.clipDir) this.#saveSpikeClip(spike, o);
+        }),
+      );
+      this.#spikeHandlers++;
+      let attached = true;
+      return () => {
+        if (!attached) return;
+        attached = false;
+        this.#spikeHandlers--;
+        off();
+      };
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  /**
+   * The audio envelope of a buffered range: `{ last: seconds }`, or `{ from, to, clock }` as in
+   * saveRange. Levels exist from when the meter started (it starts on the first call, then reads the
+   * whole buffer in the background; `meter: true` keeps it running from the start).
+   */
+  levels(query: LevelsQuery): Levels {
+    const site = callSite(this.levels);
+    try {
+      this.#assertBuffer();
+      return this.#meter.levels(query, this.#native.stats(), (ms) => this.#wallToTimeline(ms));
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  #wallToTimeline(ms: number): number {
+    if (!this.#wallClock)
+      throw new RecorderError('ERR_INVALID_ARG', "This source has no wall clock: give the range in timeline seconds with { clock: 'timeline' }");
+    // The stats' newest instant and its wall time anchor the mapping (the buffer's clock is continuous).
+    const s = this.#native.stats();
+    if (s.newestTime === null) throw new RecorderError('ERR_RANGE_NOT_BUFFERED', 'Nothing is buffered yet');
+    return s.newest - (s.newestTime - ms) / 1000;
+  }
+
+  #saveSpikeClip(spike: Spike, o: ReturnType<typeof normalizeSpikeOptions>): void {
+    let file: string;
+    try {
+      file = clipPath(o, spike);
+    } catch (err) {
+      this.#fail(Object.assign(err as RecorderError, { spike }));
+      return;
+    }
+    const range = { from: Math.max(0, spike.timeline - o.preRoll), to: spike.timeline + o.postRoll, clock: 'timeline' as const };
+    this.saveRange(range, file, { format: o.format, partial: true }).then(
+      (clip) => this.emit('clip', { spike, clip }),
+      (err) => this.#fail(Object.assign(err, { spike })),
+    );
+  }
+
+  #noAudio(): RecorderError {
+    return new RecorderError('ERR_NO_AUDIO', 'The source has no audio track: there are no spikes to detect');
+  }
+
+  // An error that is not a call's: 'error' to listeners; without one, a warning (an unheard 'error'
+  // would throw and end the process, and recording goes on).
+  #fail(err: RecorderError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.emit('warning', { code: err.code, message: err.message });
+  }
+
   #assertBuffer(): void {
     if (this.#state !== 'recording' && this.#state !== 'reconnecting' && this.#state !== 'ended')
       throw new RecorderError('ERR_NOT_STARTED', `The recorder has no buffer (it is ${this.#state}); call start() first`);
@@ -219,7 +325,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #save(req: Record<string, unknown>, save: NormalizedSave): Promise<RawSaveResult> {
     const id = this.#nextId++;
     return this.#cancellable(id, save.signal, () =>
-      this.#native.save({ ...req, id, path: save.path, format: save.format, faststart: save.faststart }),
+      this.#native.save({ ...req, id, path: save.path, format: save.format, faststart: save.faststart, partial: save.partial }),
     );
   }
 
@@ -244,10 +350,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         this.#startTimer();
         const p = this.#pendingStart;
         this.#pendingStart = null;
+        this.#meter.started(this.#info);
         p?.resolve(this.#info);
         this.emit('start', this.#info);
+        if (this.#spikeHandlers > 0 && !this.#meter.hasAudio()) this.#fail(this.#noAudio());
         break;
       }
+      case 'levels':
+        this.#meter.onNative(payload);
+        break;
+      case 'meterError':
+        this.#fail(payload);
+        break;
       case 'reconnecting':
         this.#state = 'reconnecting';
         this.emit('reconnecting', payload);
@@ -343,6 +457,7 @@ function toResult(raw: RawSaveResult, requested: number): SaveResult {
     bytes: raw.bytes,
     packets: raw.packets,
     dropped: raw.dropped,
+    truncated: raw.truncated,
     gaps: raw.gaps,
     streams: raw.streams,
   };

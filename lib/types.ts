@@ -84,6 +84,8 @@ export interface SaveResult {
    * damaged ADTS header on its way into mp4/mkv/flv); 0 for a clean stream.
    */
   dropped: number;
+  /** The post-roll was cut short by stop() or the source's end (only with `partial: true`). */
+  truncated: boolean;
   /** Holes (reconnects, discontinuities) inside the saved span. */
   gaps: number;
   streams: { type: 'video' | 'audio'; codec: string }[];
@@ -121,6 +123,7 @@ export interface RawSaveResult {
   bytes: number;
   packets: number;
   dropped: number;
+  truncated: boolean;
   gaps: number;
   streams: { type: 'video' | 'audio'; codec: string }[];
 }

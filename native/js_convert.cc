@@ -1,3 +1,4 @@
+#include <cmath>
 #include "js_convert.h"
 
 namespace avr {
@@ -47,6 +48,26 @@ Napi::Object SourceInfoToJs(Napi::Env env, const SourceInfo& info) {
     streams.Set(i, so);
   }
   o.Set("streams", streams);
+  return o;
+}
+
+Napi::Object LevelsToJs(Napi::Env env, const std::vector<Level>& levels, const std::vector<int64_t>& walls) {
+  const size_t n = levels.size();
+  Napi::Float64Array starts = Napi::Float64Array::New(env, n);
+  Napi::Float64Array times = Napi::Float64Array::New(env, n);
+  Napi::Float32Array peak = Napi::Float32Array::New(env, n);
+  Napi::Float32Array rms = Napi::Float32Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    starts[i] = levels[i].start / 1e6;
+    times[i] = i < walls.size() && walls[i] ? walls[i] / 1e3 : NAN;
+    peak[i] = levels[i].peak_db;
+    rms[i] = levels[i].rms_db;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("starts", starts);
+  o.Set("times", times);
+  o.Set("peakDb", peak);
+  o.Set("rmsDb", rms);
   return o;
 }
 

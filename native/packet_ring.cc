@@ -216,6 +216,16 @@ int64_t PacketRing::WallToTimeline(int64_t wall_us) const {
   return wall_.Timeline(wall_us);
 }
 
+int64_t PacketRing::TimelineToWall(int64_t t) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wall_.Wall(t);
+}
+
+int64_t PacketRing::Oldest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.empty() ? 0 : entries_.front().pts;
+}
+
 int64_t PacketRing::Newest() const {
   std::lock_guard<std::mutex> lock(mu_);
   return newest_;
@@ -250,7 +260,8 @@ RingStats PacketRing::Stats() const {
 std::shared_ptr<Subscription> PacketRing::Subscribe(uint32_t tracks, size_t capacity) {
   auto s = std::make_shared<Subscription>(tracks, std::max<size_t>(capacity, 1));
   std::lock_guard<std::mutex> lock(mu_);
-  subs_.push_back(s);
+  if (subs_closed_) s->Close();  // the ingest thread is done: nothing live will come
+  else subs_.push_back(s);
   return s;
 }
 
@@ -259,6 +270,7 @@ void PacketRing::CloseSubscriptions() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     subs.swap(subs_);
+    subs_closed_ = true;
   }
   for (auto& w : subs)
     if (auto s = w.lock()) s->Close();

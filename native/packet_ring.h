@@ -132,10 +132,12 @@ class PacketRing {
   void CloseSubscriptions();  // the ingest thread is done: consumers drain and see the end
 
   int64_t Newest() const;
+  int64_t Oldest() const;  // pts of the oldest buffered packet (0 when empty)
   RingStats Stats() const;
   std::vector<Gap> Gaps() const;
   bool HasWallClock() const;
   int64_t WallToTimeline(int64_t wall_us) const;
+  int64_t TimelineToWall(int64_t t) const;  // µs since the epoch, 0 without a wall clock
 
  private:
   void EvictLocked();
@@ -158,6 +160,7 @@ class PacketRing {
   bool long_gop_ = false, long_gop_told_ = false;
   bool connected_ = false;
   std::vector<std::weak_ptr<Subscription>> subs_;
+  bool subs_closed_ = false;
 };
 
 }  // namespace avr

@@ -57,7 +57,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
   return DefineClass(env, "NativeRecorder",
                      {InstanceMethod("start", &Recorder::Start), InstanceMethod("stop", &Recorder::Stop),
                       InstanceMethod("save", &Recorder::Save),
-                      InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats)});
+                      InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats),
+                      InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -100,6 +101,7 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
 }
 
 Recorder::~Recorder() {
+  meter_.reset();  // before the members it posts through go
   if (ingest_) {
     ingest_->RequestStop();
     ingest_->Join();
@@ -193,6 +195,7 @@ Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
   req.mux.path = Str(o, "path");
   req.mux.format = Str(o, "format");
   req.mux.faststart = Bool(o, "faststart", false);
+  req.partial = Bool(o, "partial", false);
   return saves_.Submit(Value(), RingOrThrow(env), std::move(req), running_);
 }
 
@@ -235,7 +238,58 @@ Napi::Value Recorder::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// meter(track, windowSeconds) starts the audio meter on this run's buffer; meter(null) stops it.
+Napi::Value Recorder::Meter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    meter_.reset();  // joins at once: the thread waits on its queue, which this closes
+    return env.Undefined();
+  }
+  const int track = info[0].As<Napi::Number>().Int32Value();
+  const int64_t window = Micros(info[1].As<Napi::Number>().DoubleValue());
+  std::shared_ptr<PacketRing> ring = RingOrThrow(env);
+  if (meter_ && meter_->window() == window) return env.Undefined();
+  meter_.reset();
+  std::weak_ptr<PacketRing> weak = ring;
+  // Started after the run ended, the meter only fills its envelope from the buffer: no events.
+  const bool live = running_;
+  meter_ = std::make_unique<AudioMeter>(
+      ring, track, window,
+      [this, weak, live](std::vector<Level>&& levels) {
+        if (!live) return;
+        std::vector<int64_t> walls(levels.size(), 0);
+        if (auto r = weak.lock())
+          for (size_t i = 0; i < levels.size(); i++) walls[i] = r->TimelineToWall(levels[i].start);
+        Post([levels = std::move(levels), walls = std::move(walls)](Napi::Env env, Napi::Function emit) {
+          emit.Call({Napi::String::New(env, "levels"), LevelsToJs(env, levels, walls)});
+        });
+      },
+      [this, live](const std::string& message) {
+        if (!live) return;
+        Post([message](Napi::Env env, Napi::Function emit) {
+          emit.Call({Napi::String::New(env, "meterError"), MakeError(env, {code::kDecode, message}).Value()});
+        });
+      });
+  return env.Undefined();
+}
+
+// levels(fromUs, toUs): the windows still buffered that start in [from, to).
+Napi::Value Recorder::Levels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!meter_) return env.Null();
+  const int64_t from = ClampUs(info[0].As<Napi::Number>().DoubleValue());
+  const int64_t to = ClampUs(info[1].As<Napi::Number>().DoubleValue());
+  std::vector<Level> levels = meter_->Range(from, to);
+  std::vector<int64_t> walls(levels.size(), 0);
+  if (ring_)
+    for (size_t i = 0; i < levels.size(); i++) walls[i] = ring_->TimelineToWall(levels[i].start);
+  Napi::Object o = LevelsToJs(env, levels, walls);
+  o.Set("window", Seconds(env, meter_->window()));
+  return o;
+}
+
 void Recorder::ReleaseRing(Napi::Env env) {
+  meter_.reset();  // it holds the ring too
   if (!ring_) return;
   (new ReleaseWorker(env, std::move(ring_)))->Queue();
   ring_.reset();
@@ -306,6 +360,8 @@ void Recorder::OnClosed() {
     running_ = false;
     const bool stopping = !stop_waiters_.empty();
     saves_.Closed(env, stopping, end_reason_.message);
+    // The meter reads what ingest left in its queue and posts its last levels while events still flow.
+    if (meter_) meter_->Finish();
     // stop() releases the buffer (running saves keep their own references); so does a run that never started.
     if (stopping || !started_run_) ReleaseRing(env);
     for (auto& d : stop_waiters_) d.Resolve(env.Undefined());

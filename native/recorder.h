@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "audio_meter.h"
 #include "ingest.h"
 #include "packet_ring.h"
 #include "saves.h"
@@ -36,6 +37,8 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Meter(const Napi::CallbackInfo& info);
+  Napi::Value Levels(const Napi::CallbackInfo& info);
 
   using Build = std::function<void(Napi::Env, Napi::Function emit)>;
   void Post(Build build);  // runs build on the main thread
@@ -48,6 +51,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   int64_t buffer_us_ = 0, max_bytes_ = 0;
   std::shared_ptr<PacketRing> ring_;
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<AudioMeter> meter_;  // runs only while levels or spikes are wanted
   Napi::ThreadSafeFunction tsfn_;
   bool running_ = false;  // thread alive (main thread's view)
   std::vector<Napi::Promise::Deferred> stop_waiters_;

@@ -89,6 +89,7 @@ class SaveWorker : public Napi::AsyncWorker {
     r.Set("packets", Napi::Number::New(env, (double)clip_.mux.packets));
     r.Set("dropped", Napi::Number::New(env, (double)clip_.mux.dropped));
     r.Set("gaps", clip_.gaps);
+    r.Set("truncated", req_.truncated);
     Napi::Array streams = Napi::Array::New(env);
     uint32_t n = 0;
     for (const TrackParams& t : clip_.tracks) {
@@ -160,6 +161,9 @@ Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> r
   w.req = std::move(req);
   const uint32_t id = w.req.id;
   if (w.req.last || Final(*w.ring, w.from, w.to_hint)) {
+    Run(env, std::move(w));
+  } else if (!running && w.req.partial) {
+    w.req.truncated = true;
     Run(env, std::move(w));
   } else if (!running) {
     w.deferred->Reject(MakeError(env, {code::kSourceEnded,
@@ -234,7 +238,9 @@ void Saves::Closed(Napi::Env env, bool stopped, const std::string& reason) {
   }
   for (auto& [id, w] : waiting) {
     // Reached by the last packets: save what there is. Otherwise the end will never come.
-    if (w.ring->Newest() >= ResolveTo(*w.ring, w.req)) {
+    const bool reached = w.ring->Newest() >= ResolveTo(*w.ring, w.req);
+    if (reached || w.req.partial) {
+      w.req.truncated = !reached;
       Run(env, std::move(w));
       continue;
     }

@@ -22,6 +22,8 @@ struct SaveRequest {
   bool last = false;         // saveLast: from = newest - seconds
   bool wall = false;         // from/to are µs since the epoch
   double from = 0, to = 0;   // µs (last: the length)
+  bool partial = false;      // a stop or end before `to` saves what there is (truncated) instead of failing
+  bool truncated = false;    // set when that happened
   MuxOptions mux;
 };
 
