@@ -142,7 +142,8 @@ export class SpikeDetector {
       return null;
     }
     const base = this.baseline();
-    const byRise = peakDb >= base + o.riseDb;
+    // Until a second of baseline is known, only thresholdDb can tell loud from normal.
+    const byRise = base > -Infinity && peakDb >= base + o.riseDb;
     const byThreshold = o.thresholdDb !== undefined && peakDb >= o.thresholdDb;
     if (peakDb < o.minDb || !(byRise || byThreshold)) {
       this.#remember(peakDb);

@@ -89,10 +89,12 @@ void AudioMeter::Run() {
         continue;
       }
       if (lp.entry.dts <= last_dts_) continue;  // already read from the buffer
-      if (lp.dropped_before > 0) Flush();        // fell behind: a hole in the levels, not a smear
+      if (lp.dropped_before > 0) CatchUp(lp.entry.dts);
       Feed(lp.entry);
       publish(true);
     }
+    // Packets the queue dropped at the very end are told by no later packet: read them from the ring.
+    if (!stop_ && sub_->dropped() > 0) CatchUp(INT64_MAX / 4);
     if (!stop_ && decoder_) {  // the source ended: the decoder's last samples, the last partial window
       decoder_->Decode(nullptr, [&](const float* const* p, int c, int n, int64_t t) {
         Samples(p, c, n, t, decoder_->sample_rate());
@@ -104,6 +106,26 @@ void AudioMeter::Run() {
     on_error_(e.failure().message);
   } catch (const std::exception& e) {
     on_error_(std::string("The audio meter failed: ") + e.what());
+  }
+}
+
+void AudioMeter::CatchUp(int64_t before) {
+  // The meter fell behind (a file read at full speed, a busy machine) and its queue dropped packets:
+  // they are still in the buffer, unless already evicted. Read them from there.
+  try {
+    RangeQuery q;
+    q.from = last_dts_ == INT64_MIN ? INT64_MIN / 4 : last_dts_ + 1;
+    q.to = before;
+    q.tracks = 1u << track_;
+    q.from_keyframe = false;
+    q.slack = 0;
+    RangeResult r = ring_->Query(q);
+    for (const RingEntry& e : r.packets) {
+      if (stop_) return;
+      if (e.dts > last_dts_ && e.dts < before) Feed(e);
+    }
+  } catch (const Exception&) {
+    Flush();  // evicted meanwhile: a hole in the levels, not a smear
   }
 }
 

@@ -47,6 +47,7 @@ class AudioMeter {
  private:
   void Run();
   void Feed(const RingEntry& e);
+  void CatchUp(int64_t before);  // reads from the ring what the live queue dropped
   void Samples(const float* const* planes, int channels, int samples, int64_t first_us, int sample_rate);
   void Flush();  // emits the window being filled (a hole or the end follows)
 
