@@ -9,6 +9,8 @@ export const ErrorCodes = [
   'ERR_ENCODE', // encoding raw input (lavfi, cameras) failed
   'ERR_DECODE', // decoding buffered audio (for levels and spikes) failed
   'ERR_NO_AUDIO', // levels or spikes asked of a source without audio
+  'ERR_YTDLP_MISSING', // ytdlp: the yt-dlp executable was not found
+  'ERR_RESOLVE', // ytdlp: yt-dlp could not resolve the page (its message says why)
   'ERR_NOT_STARTED', // the recorder has no buffer (not started, or stopped)
   'ERR_ALREADY_STARTED', // start() on a running recorder
   'ERR_RANGE_NOT_BUFFERED', // the requested range is not (or no longer) in the buffer

@@ -14,6 +14,8 @@ export interface NativeRecorder {
   meter(track: number | null, windowSeconds?: number): void;
   /** Level windows starting in [fromUs, toUs), or null when no meter has run. */
   levels(fromUs: number, toUs: number): (RawLevels & { window: number }) | null;
+  /** The source a resolver found (before start), or its answer to a 'resolve' event. */
+  setSource(o: { url?: string; inputOptions?: Record<string, string>; readRate?: number; error?: { code: string; message: string } }): void;
 }
 
 export interface RawLevels {

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RecorderError } from './errors.js';
+import { normalizeYtdlp, type NormalizedYtdlp, type YtdlpOptions } from './ytdlp.js';
 
 export interface ReconnectOptions {
   /** Seconds before the first retry (doubles each attempt). Default 1. */
@@ -55,6 +56,12 @@ export interface RecorderOptions {
    * levelInterval: at most one 'level' event per this many seconds, default 0.1.
    */
   meter?: boolean | MeterOptions;
+  /**
+   * `source` is a page (YouTube and every site yt-dlp knows): yt-dlp resolves it to a media URL and its
+   * HTTP headers before start() and again before every reconnect. A video that is not live is read at
+   * real-time speed, so the buffer behaves as live.
+   */
+  ytdlp?: boolean | YtdlpOptions;
 }
 
 export interface MeterOptions {
@@ -177,7 +184,7 @@ export function inRange(name: keyof typeof RANGES, v: number): number {
 
 const RECORDER_KEYS = [
   'source', 'format', 'inputOptions', 'readRate', 'bufferSeconds', 'maxBufferBytes', 'openTimeout',
-  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter',
+  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter', 'ytdlp',
 ] as const;
 const METER_KEYS = ['windowSeconds', 'levelInterval'] as const;
 const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
@@ -210,6 +217,9 @@ function fileUrl(source: string): string {
 export interface NormalizedOptions {
   native: Record<string, unknown>;
   statsInterval: number;
+  ytdlp: NormalizedYtdlp | null;
+  /** readRate was given (a yt-dlp video on demand is otherwise read at real-time speed). */
+  readRateSet: boolean;
   meter: { windowSeconds: number; levelInterval: number; always: boolean };
 }
 
@@ -238,8 +248,11 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
 
   // A regular file read at full speed has no meaningful wall-clock time: its instants get none. (A named
   // pipe or /dev/stdin is a live feed, and keeps its wall clock.)
-  const local = isLocalFile(source, format);
+  const ytdlp = normalizeYtdlp(o.ytdlp);
+  if (ytdlp && !/^https?:\/\//i.test(source)) throw invalid('source', 'an http(s) page URL (with ytdlp)', source);
+  const local = !ytdlp && isLocalFile(source, format);
   const native: Record<string, unknown> = {
+    resolveOnReconnect: ytdlp !== null,
     url: local ? fileUrl(source) : source,
     wallClock: !(local && readRate === 0 && isRegularFile(source)),
     format,
@@ -251,7 +264,7 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     stallTimeout: o.stallTimeout === undefined ? 10 : inRange('stallTimeout', positiveSeconds('stallTimeout', o.stallTimeout)),
   };
 
-  const r = o.reconnect === undefined ? !isLocalFile(source, format) : o.reconnect;
+  const r = o.reconnect === undefined ? !local : o.reconnect;
   if (typeof r === 'boolean') {
     native.reconnect = r;
   } else if (isObject(r)) {
@@ -296,7 +309,7 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
         meter.levelInterval = inRange('meter.levelInterval', positiveSeconds('meter.levelInterval', o.meter.levelInterval));
     } else throw invalid('meter', 'a boolean or { windowSeconds, levelInterval }', o.meter);
   }
-  return { native, statsInterval, meter };
+  return { native, statsInterval, meter, ytdlp, readRateSet: o.readRate !== undefined };
 }
 
 /** Container by format name or file extension. */

@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
 import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
+import { resolveWithYtdlp, type NormalizedYtdlp } from './ytdlp.js';
 import {
   clipPath,
   detectSpikes,
@@ -81,13 +82,23 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #nextId = 1;
   readonly #meter: LevelMeter;
   #spikeHandlers = 0;
+  // yt-dlp sources: the page, how to resolve it, and the user's own input options to keep beside its headers.
+  readonly #ytdlp: NormalizedYtdlp | null;
+  readonly #page: string;
+  readonly #inputOptions: Record<string, string>;
+  readonly #readRateSet: boolean;
+  #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
 
   constructor(options: RecorderOptions) {
     super();
     try {
-      const { native: opts, statsInterval, meter } = normalizeRecorderOptions(options);
+      const { native: opts, statsInterval, meter, ytdlp, readRateSet } = normalizeRecorderOptions(options);
       this.#statsInterval = statsInterval;
+      this.#ytdlp = ytdlp;
+      this.#page = opts.url as string;
+      this.#inputOptions = opts.inputOptions as Record<string, string>;
+      this.#readRateSet = readRateSet;
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
       this.#meter = new LevelMeter(this.#native, meter, (l) => this.emit('level', l), () => this.listenerCount('level') > 0);
@@ -144,16 +155,58 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.#info = null;
     return new Promise<SourceInfo>((resolve, reject) => {
       this.#pendingStart = { resolve, reject, site };
-      try {
-        this.#native.start(this.#emitNative);
-      } catch (err) {
-        this.#pendingStart = null;
-        this.#state = 'stopped';
-        if (err instanceof RecorderError && err.code === 'ERR_ALREADY_STARTED')
-          err.message = 'The previous run is still shutting down (its source is stuck in a call libav cannot interrupt); try again shortly';
-        reject(withCallSite(err, site));
+      if (this.#ytdlp) {
+        void this.#resolveThenStart(this.#ytdlp, reject, site);
+        return;
       }
+      this.#startNative(reject, site);
     });
+  }
+
+  // yt-dlp first (its media URL and headers), then the native start on them.
+  async #resolveThenStart(ytdlp: NormalizedYtdlp, reject: (err: unknown) => void, site: { stack?: string }): Promise<void> {
+    const ac = (this.#resolving = new AbortController());
+    try {
+      const r = await resolveWithYtdlp(this.#page, ytdlp, ac.signal);
+      if (ac.signal.aborted) throw new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started');
+      this.#native.setSource({
+        url: r.url,
+        inputOptions: { ...r.inputOptions, ...this.#inputOptions },
+        // A video on demand reads at real-time speed, so the buffer behaves as live.
+        ...(!r.live && !this.#readRateSet ? { readRate: 1 } : {}),
+      });
+    } catch (err) {
+      this.#resolving = null;
+      this.#pendingStart = null;
+      this.#state = 'stopped';
+      reject(withCallSite(ac.signal.aborted ? new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started') : err, site));
+      return;
+    }
+    this.#resolving = null;
+    this.#startNative(reject, site);
+  }
+
+  // Before a reconnect: a fresh media URL (they expire), or why there is none (the attempt then fails).
+  async #reresolve(): Promise<void> {
+    try {
+      const r = await resolveWithYtdlp(this.#page, this.#ytdlp!);
+      this.#native.setSource({ url: r.url, inputOptions: { ...r.inputOptions, ...this.#inputOptions } });
+    } catch (err) {
+      const e = err instanceof RecorderError ? err : new RecorderError('ERR_RESOLVE', String(err));
+      this.#native.setSource({ error: { code: e.code, message: e.message } });
+    }
+  }
+
+  #startNative(reject: (err: unknown) => void, site: { stack?: string }): void {
+    try {
+      this.#native.start(this.#emitNative);
+    } catch (err) {
+      this.#pendingStart = null;
+      this.#state = 'stopped';
+      if (err instanceof RecorderError && err.code === 'ERR_ALREADY_STARTED')
+        err.message = 'The previous run is still shutting down (its source is stuck in a call libav cannot interrupt); try again shortly';
+      reject(withCallSite(err, site));
+    }
   }
 
   /** Stops ingest (within a second, even if the source hangs) and releases the buffer. */
@@ -165,6 +218,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   async #stop(): Promise<void> {
     const wasStarted = this.#state !== 'starting';
     this.#state = 'stopping';
+    this.#resolving?.abort(); // start() rejects with ERR_STOPPED
     let grace: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -358,6 +412,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       }
       case 'levels':
         this.#meter.onNative(payload);
+        break;
+      case 'resolve':
+        void this.#reresolve();
         break;
       case 'meterError':
         this.#fail(payload);

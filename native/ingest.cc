@@ -74,7 +74,7 @@ StreamInfo DescribeStream(int track, const AVStream* st, const StreamEncoder* en
 }  // namespace
 
 Ingest::Ingest(SourceOptions opts, std::shared_ptr<PacketRing> ring, IngestEvents* events)
-    : opts_(std::move(opts)), ring_(std::move(ring)), events_(events) {}
+    : opts_(std::move(opts)), ring_(std::move(ring)), events_(events), url_(opts_.url), input_options_(opts_.input_options) {}
 
 Ingest::~Ingest() {
   RequestStop();
@@ -107,7 +107,46 @@ bool Ingest::SleepFor(int64_t us) {
   return !cv_.wait_for(lock, std::chrono::microseconds(us), [this] { return stop_.load(); });
 }
 
+void Ingest::SetSource(std::string url, std::vector<std::pair<std::string, std::string>> input_options,
+                       Failure failure) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure.code.empty()) {
+      url_ = std::move(url);
+      input_options_ = std::move(input_options);
+    }
+    resolve_failure_ = std::move(failure);
+    resolved_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Ingest::Resolve() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resolved_ = false;
+  }
+  events_->OnResolve();
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool answered = cv_.wait_for(lock, std::chrono::microseconds(opts_.open_timeout_us),
+                                     [this] { return resolved_ || stop_.load(); });
+  if (stop_) Fail(code::kStopped, "Stopped while resolving the source");
+  if (!answered) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "The source was not resolved within openTimeout (%g s)", opts_.open_timeout_us / 1e6);
+    Fail(code::kTimeout, msg);
+  }
+  if (!resolve_failure_.code.empty()) throw Exception(resolve_failure_);
+}
+
 InputPtr Ingest::Open() {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> input_options;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    url = url_;
+    input_options = input_options_;
+  }
   const AVInputFormat* fmt = nullptr;
   if (!opts_.format.empty()) {
     fmt = av_find_input_format(opts_.format.c_str());
@@ -125,7 +164,7 @@ InputPtr Ingest::Open() {
       ic->flags |= AVFMT_FLAG_NONBLOCK;
   }
   Dict o;
-  for (const auto& kv : opts_.input_options) {
+  for (const auto& kv : input_options) {
     // Generic format options (probesize, fflags…) are checked here, so that a bad value names its
     // option; demuxer and protocol options are checked by libav when it opens them.
     const int r = av_opt_set(ic, kv.first.c_str(), kv.second.c_str(), 0);
@@ -136,12 +175,12 @@ InputPtr Ingest::Open() {
     o.Set(kv.first, kv.second);
   }
   deadline_us_ = av_gettime_relative() + opts_.open_timeout_us;
-  int ret = avformat_open_input(&ic, opts_.url.c_str(), fmt, o.Addr());  // frees ic on failure
+  int ret = avformat_open_input(&ic, url.c_str(), fmt, o.Addr());  // frees ic on failure
   if (ret < 0) {
     deadline_us_ = 0;
     if (stop_) Fail(code::kStopped, "Stopped while opening the source");
-    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out opening '" + opts_.url + "'", ret);
-    Fail(code::kOpenInput, "Could not open '" + opts_.url + "'", ret);
+    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out opening '" + url + "'", ret);
+    Fail(code::kOpenInput, "Could not open '" + url + "'", ret);
   }
   InputPtr input(ic);
   if (av_dict_count(o.Get()) > 0) {
@@ -154,8 +193,8 @@ InputPtr Ingest::Open() {
   deadline_us_ = 0;
   if (ret < 0) {
     if (stop_) Fail(code::kStopped, "Stopped while probing the source");
-    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out reading stream information from '" + opts_.url + "'", ret);
-    Fail(code::kOpenInput, "Could not read stream information from '" + opts_.url + "'", ret);
+    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out reading stream information from '" + url + "'", ret);
+    Fail(code::kOpenInput, "Could not read stream information from '" + url + "'", ret);
   }
   return input;
 }
@@ -299,6 +338,7 @@ bool Ingest::Session(Failure* why) {
   sender_epoch_ = AV_NOPTS_VALUE;
   std::vector<Track> tracks;
   try {
+    if (opts_.resolve_on_reconnect && attempt_ > 0) Resolve();  // the first URL was resolved before start()
     InputPtr ic = Open();
     info_ = SetupTracks(ic.get(), tracks);
     auto params = std::make_shared<std::vector<TrackParams>>();

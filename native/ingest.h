@@ -30,6 +30,9 @@ struct SourceOptions {
   int64_t reconnect_max_delay_us = 30'000'000;
   int max_attempts = -1;  // -1: forever
   bool wall_clock = true;  // false: a file read at full speed, whose instants have no wall-clock time
+  // Before each reconnect, ask JavaScript for the source anew (IngestEvents::OnResolve → SetSource):
+  // a page resolved by yt-dlp gives media URLs that expire.
+  bool resolve_on_reconnect = false;
   EncoderOptions encoder;
 };
 
@@ -59,6 +62,8 @@ class IngestEvents {
   // why.code empty: the source ended cleanly. started: false when the first connection never produced data.
   virtual void OnEnd(const Failure& why, bool started) = 0;
   virtual void OnClosed() = 0;  // last call from the thread
+  // Only with resolve_on_reconnect: the thread waits until SetSource() answers (or stop, or openTimeout).
+  virtual void OnResolve() {}
 };
 
 class Ingest {
@@ -68,6 +73,8 @@ class Ingest {
   void Start();
   void RequestStop();
   void Join();
+  // Main thread: the answer to OnResolve(), a new URL and input options, or why there is none.
+  void SetSource(std::string url, std::vector<std::pair<std::string, std::string>> input_options, Failure failure);
   int reconnects() const { return reconnects_.load(); }
   int64_t bytes_read() const { return bytes_read_.load(); }
 
@@ -81,6 +88,7 @@ class Ingest {
   // One connection: open, read until the end or an error. Returns true if it buffered anything.
   bool Session(Failure* why);
   InputPtr Open();
+  void Resolve();  // throws avr::Exception when no source came
   int ProbeStreams(AVFormatContext* ic);
   SourceInfo SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks);
   void Pace(int64_t timeline_us);
@@ -95,6 +103,12 @@ class Ingest {
   std::atomic<int64_t> deadline_us_{0};  // av_gettime_relative() limit for the blocking call under way
   std::mutex mu_;
   std::condition_variable cv_;
+
+  // The source, replaced by SetSource() (guarded by mu_).
+  std::string url_;
+  std::vector<std::pair<std::string, std::string>> input_options_;
+  bool resolved_ = false;
+  Failure resolve_failure_;
 
   // Ingest-thread state.
   std::vector<AVMediaType> track_types_;  // fixed by the first connection

@@ -28,6 +28,18 @@ bool Bool(const Napi::Object& o, const char* k, bool def) {
 int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
 int64_t Micros(double seconds) { return ClampUs(seconds * 1e6); }
 
+std::vector<std::pair<std::string, std::string>> InputOptions(Napi::Value v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!v.IsObject()) return out;
+  Napi::Object m = v.As<Napi::Object>();
+  Napi::Array keys = m.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string k = keys.Get(i).ToString().Utf8Value();
+    out.emplace_back(k, m.Get(k).ToString().Utf8Value());
+  }
+  return out;
+}
+
 // Frees a buffer (up to maxBufferBytes of packets) on a worker thread instead of the event loop.
 class ReleaseWorker : public Napi::AsyncWorker {
  public:
@@ -58,7 +70,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
                      {InstanceMethod("start", &Recorder::Start), InstanceMethod("stop", &Recorder::Stop),
                       InstanceMethod("save", &Recorder::Save),
                       InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats),
-                      InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels)});
+                      InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels),
+                      InstanceMethod("setSource", &Recorder::SetSource)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -69,16 +82,9 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
   Napi::Object o = info[0].As<Napi::Object>();
   opts_.url = Str(o, "url");
   opts_.format = Str(o, "format");
-  Napi::Value io = o.Get("inputOptions");
-  if (io.IsObject()) {
-    Napi::Object m = io.As<Napi::Object>();
-    Napi::Array keys = m.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string k = keys.Get(i).ToString().Utf8Value();
-      opts_.input_options.emplace_back(k, m.Get(k).ToString().Utf8Value());
-    }
-  }
+  opts_.input_options = InputOptions(o.Get("inputOptions"));
   opts_.read_rate = Num(o, "readRate", 0);
+  opts_.resolve_on_reconnect = Bool(o, "resolveOnReconnect", false);
   opts_.open_timeout_us = Micros(Num(o, "openTimeout", 15));
   opts_.stall_timeout_us = Micros(Num(o, "stallTimeout", 10));
   opts_.reconnect = Bool(o, "reconnect", true);
@@ -236,6 +242,33 @@ Napi::Value Recorder::Stats(const Napi::CallbackInfo& info) {
   }
   o.Set("gaps", gaps);
   return o;
+}
+
+// setSource({ url, inputOptions, readRate? } | { error: { code, message } }): the source a resolver
+// (yt-dlp) found. Before start(): what the run opens. While the thread waits on OnResolve: its answer.
+Napi::Value Recorder::SetSource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  Failure failure;
+  if (o.Get("error").IsObject()) {
+    Napi::Object e = o.Get("error").As<Napi::Object>();
+    failure = {Str(e, "code"), Str(e, "message")};
+  }
+  std::string url = Str(o, "url");
+  auto input_options = InputOptions(o.Get("inputOptions"));
+  if (!running_) {
+    if (!failure.code.empty()) return env.Undefined();
+    opts_.url = url;
+    opts_.input_options = input_options;
+    if (o.Has("readRate")) opts_.read_rate = Num(o, "readRate", 0);
+  } else if (ingest_) {
+    ingest_->SetSource(std::move(url), std::move(input_options), std::move(failure));
+  }
+  return env.Undefined();
+}
+
+void Recorder::OnResolve() {
+  Post([](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "resolve")}); });
 }
 
 // meter(track, windowSeconds) starts the audio meter on this run's buffer; meter(null) stops it.

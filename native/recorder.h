@@ -30,6 +30,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   void OnWarning(const std::string& code, const std::string& message) override;
   void OnEnd(const Failure& why, bool started) override;
   void OnClosed() override;
+  void OnResolve() override;
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
@@ -39,6 +40,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Meter(const Napi::CallbackInfo& info);
   Napi::Value Levels(const Napi::CallbackInfo& info);
+  Napi::Value SetSource(const Napi::CallbackInfo& info);
 
   using Build = std::function<void(Napi::Env, Napi::Function emit)>;
   void Post(Build build);  // runs build on the main thread
