@@ -36,7 +36,7 @@ export interface Levels {
 
 export type LevelsQuery = { last: number } | { from: Date | number; to: Date | number; clock?: 'wall' | 'timeline' };
 
-type Consumer = (batch: RawLevels, live: boolean) => void;
+type Consumer = (batch: RawLevels) => void;
 
 export class LevelMeter {
   readonly #native: NativeRecorder;
@@ -77,6 +77,12 @@ export class LevelMeter {
     this.update();
   }
 
+  /** Before the native start: a meter wanted already starts with the first packet (and is done before 'end'). */
+  beforeStart(): void {
+    const wanted = this.#always || this.#consumers.size > 0 || this.#hasLevelListeners();
+    this.#native.meter(wanted ? -1 : null, this.#window);
+  }
+
   /** The run's buffer is gone (stop). */
   stopped(): void {
     this.#track = null;
@@ -113,8 +119,8 @@ export class LevelMeter {
 
   /** A batch of windows from the native meter. */
   onNative(batch: RawLevels): void {
-    for (const c of this.#consumers) c(batch, true);
-    if (!this.#hasLevelListeners()) return;
+    for (const c of this.#consumers) c(batch);
+    if (batch.backfill || !this.#hasLevelListeners()) return; // 'level' is about now
     for (let i = 0; i < batch.starts.length; i++) {
       const w = windowAt(batch, i);
       if (!this.#pending || w.peakDb > this.#pending.peakDb) this.#pending = { ...w, rmsDb: Math.max(w.rmsDb, this.#pending?.rmsDb ?? -Infinity) };

@@ -10,7 +10,10 @@ export interface NativeRecorder {
   save(req: Record<string, unknown>): Promise<RawSaveResult>;
   cancel(id: number): void;
   stats(): RawStats;
-  /** Starts the audio meter on `track` with windows of `windowSeconds`, or stops it (null). */
+  /**
+   * Starts the audio meter on `track` with windows of `windowSeconds`, or stops it (null); track −1
+   * before start(): start it on the audio track with the first packet.
+   */
   meter(track: number | null, windowSeconds?: number): void;
   /** Level windows starting in [fromUs, toUs), or null when no meter has run. */
   levels(fromUs: number, toUs: number): (RawLevels & { window: number }) | null;
@@ -19,6 +22,8 @@ export interface NativeRecorder {
 }
 
 export interface RawLevels {
+  /** Read from what was buffered before the meter started (not measured as it arrived). */
+  backfill?: boolean;
   starts: Float64Array;
   times: Float64Array;
   peakDb: Float32Array;

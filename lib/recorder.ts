@@ -199,6 +199,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   #startNative(reject: (err: unknown) => void, site: { stack?: string }): void {
     try {
+      this.#meter.beforeStart();
       this.#native.start(this.#emitNative);
     } catch (err) {
       this.#pendingStart = null;
@@ -302,8 +303,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       if (this.#info && !this.#meter.hasAudio()) throw this.#noAudio();
       if (o.clipDir) mkdirSync(o.clipDir, { recursive: true });
       const detector = new SpikeDetector(o, this.#meter.window);
+      // Attached before start(): every window is news. Later: what arrives from now on.
+      const since = this.#info ? this.#native.stats().newest - this.#meter.window : -Infinity;
       const off = this.#meter.consume(
-        detectSpikes(detector, (spike) => {
+        detectSpikes(detector, since, (spike) => {
           handler(spike);
           if (o.clipDir) this.#saveSpikeClip(spike, o);
         }),

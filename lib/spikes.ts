@@ -159,12 +159,15 @@ export class SpikeDetector {
   }
 }
 
-/** Feeds a detector from level batches; calls back with each spike. */
-export function detectSpikes(detector: SpikeDetector, onSpike: (s: Spike) => void) {
-  return (batch: RawLevels, live: boolean): void => {
+/**
+ * Feeds a detector from level batches; calls back with each spike. Windows before `since` (timeline s:
+ * what was buffered when the handler was attached) only teach the baseline: old events are not news.
+ */
+export function detectSpikes(detector: SpikeDetector, since: number, onSpike: (s: Spike) => void) {
+  return (batch: RawLevels): void => {
     for (let i = 0; i < batch.starts.length; i++) {
       const w = windowAt(batch, i);
-      const s = detector.push(w.timeline, w.time, w.peakDb, w.rmsDb, live);
+      const s = detector.push(w.timeline, w.time, w.peakDb, w.rmsDb, w.timeline >= since);
       if (s) onSpike(s);
     }
   };

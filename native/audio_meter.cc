@@ -36,6 +36,11 @@ AudioMeter::~AudioMeter() {
   if (thread_.joinable()) thread_.join();
 }
 
+void AudioMeter::WaitDone() {
+  std::unique_lock<std::mutex> lock(done_mu_);
+  done_cv_.wait(lock, [this] { return done_; });
+}
+
 void AudioMeter::Finish() {
   if (thread_.joinable()) thread_.join();
 }
@@ -50,7 +55,17 @@ std::vector<Level> AudioMeter::Range(int64_t from, int64_t to) const {
 }
 
 void AudioMeter::Run() {
-  auto publish = [this](bool live) {
+  struct Done {  // however Run returns
+    AudioMeter* m;
+    ~Done() {
+      {
+        std::lock_guard<std::mutex> lock(m->done_mu_);
+        m->done_ = true;
+      }
+      m->done_cv_.notify_all();
+    }
+  } done{this};
+  auto publish = [this](bool live) {  // (the backfill too: a spike handler attached before start wants it)
     if (batch_.empty()) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -59,7 +74,7 @@ void AudioMeter::Run() {
       const int64_t oldest = ring_->Oldest();
       while (!levels_.empty() && levels_.front().start + window_us_ <= oldest) levels_.pop_front();
     }
-    if (live) on_levels_(std::move(batch_));
+    on_levels_(std::move(batch_), !live);
     batch_.clear();
   };
   try {

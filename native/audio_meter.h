@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -28,8 +29,9 @@ constexpr float kSilenceDb = -120.0f;  // the floor reported for digital silence
 
 class AudioMeter {
  public:
-  // Called on the meter's thread with the windows completed by one packet (never empty).
-  using OnLevels = std::function<void(std::vector<Level>&&)>;
+  // Called on the meter's thread with the windows completed by one packet (never empty); backfill: read
+  // from what was buffered before the meter started.
+  using OnLevels = std::function<void(std::vector<Level>&&, bool backfill)>;
   using OnError = std::function<void(const std::string& message)>;
 
   AudioMeter(std::shared_ptr<PacketRing> ring, int track, int64_t window_us, OnLevels on_levels, OnError on_error);
@@ -41,6 +43,8 @@ class AudioMeter {
   // Waits until the meter has read everything (the ring's live feed must have ended): its last levels
   // are posted and its envelope stays queryable.
   void Finish();
+  // The same from any thread but the main one's Finish(): returns once the meter has read everything.
+  void WaitDone();
   // Windows that start in [from, to), oldest first.
   std::vector<Level> Range(int64_t from, int64_t to) const;
 
@@ -74,6 +78,10 @@ class AudioMeter {
 
   mutable std::mutex mu_;
   std::deque<Level> levels_;  // the envelope
+
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
 
   std::thread thread_;
 };

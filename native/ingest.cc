@@ -430,10 +430,12 @@ void Ingest::Run() {
     if (stop_) break;
     if (!started_) {  // the first connection never produced data: start() fails, no retries
       if (why.code.empty()) why = {code::kNoStreams, "'" + opts_.url + "' ended before any packet was buffered"};
+      ring_->CloseSubscriptions();  // consumers drain what came before the end is told
       events_->OnEnd(why, false);
       break;
     }
     if (!opts_.reconnect) {
+      ring_->CloseSubscriptions();  // consumers drain what came before the end is told
       events_->OnEnd(why, true);
       break;
     }
@@ -442,6 +444,7 @@ void Ingest::Run() {
     if (opts_.max_attempts >= 0 && attempt_ > opts_.max_attempts) {
       if (why.code.empty()) why = {code::kSourceEnded, "The source ended"};
       why.message = "Gave up reconnecting after " + std::to_string(opts_.max_attempts) + " attempts: " + why.message;
+      ring_->CloseSubscriptions();  // consumers drain what came before the end is told
       events_->OnEnd(why, true);
       break;
     }

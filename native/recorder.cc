@@ -107,7 +107,7 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
 }
 
 Recorder::~Recorder() {
-  meter_.reset();  // before the members it posts through go
+  SetMeter(nullptr);  // before the members it posts through go
   if (ingest_) {
     ingest_->RequestStop();
     ingest_->Join();
@@ -267,6 +267,16 @@ Napi::Value Recorder::SetSource(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+void Recorder::SetMeter(std::shared_ptr<AudioMeter> m) {
+  std::shared_ptr<AudioMeter> old;
+  {
+    std::lock_guard<std::mutex> lock(meter_mu_);
+    old = std::move(meter_);
+    meter_ = std::move(m);
+  }
+  // `old` stops and joins here, outside the lock (or later, on the ingest thread, if it is waiting on it).
+}
+
 void Recorder::OnResolve() {
   Post([](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "resolve")}); });
 }
@@ -275,26 +285,44 @@ void Recorder::OnResolve() {
 Napi::Value Recorder::Meter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) {
-    meter_.reset();  // joins at once: the thread waits on its queue, which this closes
+    auto_meter_us_ = 0;
+    SetMeter(nullptr);  // joins at once: the thread waits on its queue, which this closes
     return env.Undefined();
   }
   const int track = info[0].As<Napi::Number>().Int32Value();
   const int64_t window = Micros(info[1].As<Napi::Number>().DoubleValue());
+  if (track < 0) {
+    // Before start(): the ingest thread starts the meter on the audio track with the first packet, so
+    // a source read faster than JavaScript reacts is measured whole, and before 'end'.
+    auto_meter_us_ = window;
+    return env.Undefined();
+  }
   std::shared_ptr<PacketRing> ring = RingOrThrow(env);
-  if (meter_ && meter_->window() == window) return env.Undefined();
-  meter_.reset();
-  std::weak_ptr<PacketRing> weak = ring;
+  if (auto m = CurrentMeter(); m && m->window() == window) return env.Undefined();
+  SetMeter(nullptr);
   // Started after the run ended, the meter only fills its envelope from the buffer: no events.
-  const bool live = running_;
-  meter_ = std::make_unique<AudioMeter>(
+  SetMeter(MakeMeter(ring, track, window, running_));
+  return env.Undefined();
+}
+
+std::shared_ptr<AudioMeter> Recorder::CurrentMeter() {
+  std::lock_guard<std::mutex> lock(meter_mu_);
+  return meter_;
+}
+
+std::shared_ptr<AudioMeter> Recorder::MakeMeter(std::shared_ptr<PacketRing> ring, int track, int64_t window, bool live) {
+  std::weak_ptr<PacketRing> weak = ring;
+  return std::make_shared<AudioMeter>(
       ring, track, window,
-      [this, weak, live](std::vector<Level>&& levels) {
+      [this, weak, live](std::vector<Level>&& levels, bool backfill) {
         if (!live) return;
         std::vector<int64_t> walls(levels.size(), 0);
         if (auto r = weak.lock())
           for (size_t i = 0; i < levels.size(); i++) walls[i] = r->TimelineToWall(levels[i].start);
-        Post([levels = std::move(levels), walls = std::move(walls)](Napi::Env env, Napi::Function emit) {
-          emit.Call({Napi::String::New(env, "levels"), LevelsToJs(env, levels, walls)});
+        Post([levels = std::move(levels), walls = std::move(walls), backfill](Napi::Env env, Napi::Function emit) {
+          Napi::Object o = LevelsToJs(env, levels, walls);
+          o.Set("backfill", backfill);
+          emit.Call({Napi::String::New(env, "levels"), o});
         });
       },
       [this, live](const std::string& message) {
@@ -303,26 +331,26 @@ Napi::Value Recorder::Meter(const Napi::CallbackInfo& info) {
           emit.Call({Napi::String::New(env, "meterError"), MakeError(env, {code::kDecode, message}).Value()});
         });
       });
-  return env.Undefined();
 }
 
 // levels(fromUs, toUs): the windows still buffered that start in [from, to).
 Napi::Value Recorder::Levels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!meter_) return env.Null();
+  std::shared_ptr<AudioMeter> meter = CurrentMeter();
+  if (!meter) return env.Null();
   const int64_t from = ClampUs(info[0].As<Napi::Number>().DoubleValue());
   const int64_t to = ClampUs(info[1].As<Napi::Number>().DoubleValue());
-  std::vector<Level> levels = meter_->Range(from, to);
+  std::vector<Level> levels = meter->Range(from, to);
   std::vector<int64_t> walls(levels.size(), 0);
   if (ring_)
     for (size_t i = 0; i < levels.size(); i++) walls[i] = ring_->TimelineToWall(levels[i].start);
   Napi::Object o = LevelsToJs(env, levels, walls);
-  o.Set("window", Seconds(env, meter_->window()));
+  o.Set("window", Seconds(env, meter->window()));
   return o;
 }
 
 void Recorder::ReleaseRing(Napi::Env env) {
-  meter_.reset();  // it holds the ring too
+  SetMeter(nullptr);  // it holds the ring too
   if (!ring_) return;
   (new ReleaseWorker(env, std::move(ring_)))->Queue();
   ring_.reset();
@@ -330,6 +358,13 @@ void Recorder::ReleaseRing(Napi::Env env) {
 }
 
 void Recorder::OnStarted(const SourceInfo& info) {
+  if (const int64_t window = auto_meter_us_.load(); window > 0 && !CurrentMeter()) {
+    for (const StreamInfo& st : info.streams)
+      if (st.type == AVMEDIA_TYPE_AUDIO) {
+        SetMeter(MakeMeter(ring_, st.track, window, true));  // ring_ is fixed while the thread runs
+        break;
+      }
+  }
   Post([this, info](Napi::Env env, Napi::Function emit) {
     started_run_ = true;
     emit.Call({Napi::String::New(env, "started"), SourceInfoToJs(env, info)});
@@ -378,6 +413,8 @@ void Recorder::OnWarning(const std::string& code, const std::string& message) {
 }
 
 void Recorder::OnEnd(const Failure& why, bool started) {
+  // Every level (and so every spike) of what was buffered reaches JavaScript before 'end' does.
+  if (std::shared_ptr<AudioMeter> meter = CurrentMeter()) meter->WaitDone();
   Post([this, why, started](Napi::Env env, Napi::Function emit) {
     end_reason_ = why;
     Napi::Object o = Napi::Object::New(env);
@@ -394,7 +431,7 @@ void Recorder::OnClosed() {
     const bool stopping = !stop_waiters_.empty();
     saves_.Closed(env, stopping, end_reason_.message);
     // The meter reads what ingest left in its queue and posts its last levels while events still flow.
-    if (meter_) meter_->Finish();
+    if (auto m = CurrentMeter()) m->Finish();
     // stop() releases the buffer (running saves keep their own references); so does a run that never started.
     if (stopping || !started_run_) ReleaseRing(env);
     for (auto& d : stop_waiters_) d.Resolve(env.Undefined());

@@ -53,7 +53,14 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   int64_t buffer_us_ = 0, max_bytes_ = 0;
   std::shared_ptr<PacketRing> ring_;
   std::unique_ptr<Ingest> ingest_;
-  std::unique_ptr<AudioMeter> meter_;  // runs only while levels or spikes are wanted
+  // Runs only while levels or spikes are wanted. Swapped on the main thread; the ingest thread reads it
+  // (under meter_mu_) to let the meter finish before it reports the end.
+  std::shared_ptr<AudioMeter> meter_;
+  std::mutex meter_mu_;
+  void SetMeter(std::shared_ptr<AudioMeter> m);
+  std::shared_ptr<AudioMeter> CurrentMeter();
+  std::shared_ptr<AudioMeter> MakeMeter(std::shared_ptr<PacketRing> ring, int track, int64_t window, bool live);
+  std::atomic<int64_t> auto_meter_us_{0};  // meter window wanted from the first packet (0: none)
   Napi::ThreadSafeFunction tsfn_;
   bool running_ = false;  // thread alive (main thread's view)
   std::vector<Napi::Promise::Deferred> stop_waiters_;

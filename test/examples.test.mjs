@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { budget, checkClip, makeMedia, TIME_SCALE, tmpDir, waitFor } from './helpers/media.mjs';
+import { burst, encode, loop, mix, scale, speech } from './helpers/audio.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,6 +70,25 @@ test('save-last saves on Enter and on SIGUSR2, and quits when stdin closes', asy
   const files = fs.readdirSync(out);
   assert.is(files.length, 2, files.join());
   for (const f of files) await checkClip(path.join(out, f), { seconds: 3, tolerance: 1.05 });
+});
+
+test('spike-clips prints each spike and saves a clip around it', async () => {
+  const dir = tmpDir();
+  const x = loop(await speech(dir), 12);
+  scale(x, 0, 12, -16);
+  mix(x, burst(10 ** (-2.5 / 20), 5), 6);
+  const media = await encode(x, path.join(dir, 'talk.ts'), { video: true });
+  const out = path.join(dir, 'video_chunks');
+  const p = run(['examples/spike-clips.ts', media, '--out', out, '--pre', '1', '--post', '2']);
+  const code = await p.done;
+  const text = p.output();
+  assert.is(code, 0, text);
+  assert.is(count(text, /^spike at /gm), 1, text);
+  assert.match(text, /spike at 6\.0\d s: peak/, text);
+  assert.match(text, /clip for 6\.0\d s: .*spike-.*\.mp4 \(3\.\d s\)/);
+  const files = fs.readdirSync(out);
+  assert.is(files.length, 1, files.join());
+  await checkClip(path.join(out, files[0]), { seconds: 3.5, tolerance: 0.6 });
 });
 
 test.run();
