@@ -184,6 +184,33 @@ async function idleLoopDelay(seconds) {
   return { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
 }
 
+// The audio meter: process CPU to buffer the input with and without the meter (median of 3 fresh
+// processes each; the difference is the meter), beside ffmpeg's astats on the same audio. Then the spike
+// latency on speech with bursts every 3 s, read in real time.
+async function meter(file, dir) {
+  const child = async (...args) => JSON.parse((await run(process.execPath, [path.join(HERE, 'meter.mjs'), ...args], { timeout: 600_000 })).out);
+  const withMeter = [], without = [], astats = [];
+  let windows = 0;
+  for (let i = 0; i < RUNS; i++) {
+    without.push((await child('cpu', file, '0')).cpu);
+    const m = await child('cpu', file, '1');
+    withMeter.push(m.cpu);
+    windows = m.windows;
+    astats.push((await ffmpegCpu(['-nostdin', '-v', 'error', '-vn', '-i', file, '-af', 'astats=metadata=1:reset=1', '-f', 'null', '-'], 600_000)).cpu);
+  }
+  const { speech, loop, burst, mix, scale, encode } = await import('../helpers/audio.mjs');
+  const x = loop(await speech(dir), 30);
+  scale(x, 0, 30, -16);
+  const bursts = [];
+  for (let t = 3; t < 29; t += 3) {
+    mix(x, burst(10 ** (-2.5 / 20), t), t);
+    bursts.push(t);
+  }
+  const talk = await encode(x, path.join(dir, 'talk.ts'), { video: true });
+  const lat = await child('latency', talk, bursts.join(','));
+  return { meterCpu: median(withMeter) - median(without), astatsCpu: median(astats), windows, latencies: lat.latencies, others: lat.others, bursts: bursts.length };
+}
+
 // ---------------------------------------------------------------- main
 
 const file = await benchMedia();
@@ -207,6 +234,8 @@ try {
 }
 log('memory: one recorder per fresh process (mp4, MPEG-TS), then 1 + 16 idle live recorders');
 const mem = await memory(file, outDir);
+log('meter: CPU with and without the audio meter, ffmpeg astats; spike latency in real time (30 s)');
+const mtr = await meter(file, outDir);
 
 // ---------------------------------------------------------------- report
 
@@ -235,6 +264,9 @@ const rows = [
     `${f(m.rss / 1e6, 1)} / ${f(m.payload / 1e6, 1)} (${f(m.held / 1e6, 1)}) → ${f(m.rss / m.payload, 3)}, ${f((m.rss - 1.03 * m.payload) / 1e6, 1)} MB over 1.03×`, '', '']),
   ['Loading FFmpeg\'s libraries (before any recorder), RSS MiB', f(mem.mp4.library / MB, 1), '', ''],
   ['Idle live recorder: first / each of 16 more, MiB beyond its buffer', `${f((mem.many.first - mem.many.firstHeld) / MB, 2)} / ${f(mem.many.perExtra / MB, 2)}`, '', ''],
+  ['Audio meter CPU, s per stream-hour (vs ffmpeg -vn -af astats)', f(perHour(mtr.meterCpu)), f(perHour(mtr.astatsCpu)), f(mtr.meterCpu / mtr.astatsCpu)],
+  [`Spike latency (${mtr.latencies.length} of ${mtr.bursts} bursts found, ${mtr.others.length} other), ms from the event's arrival: median / max`,
+    `${f(median(mtr.latencies), 0)} / ${f(Math.max(...mtr.latencies), 0)}`, '', ''],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
     mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],
 ];
