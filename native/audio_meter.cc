@@ -14,8 +14,8 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 float Db(double v) { return v > 0 ? std::max(kSilenceDb, (float)(20.0 * std::log10(v))) : kSilenceDb; }
 // Live packets a meter may fall behind by before it loses its own (about 20 s of AAC).
 constexpr size_t kQueue = 1024;
-// The backfill (everything buffered when the meter starts) reaches JavaScript in batches this large.
-constexpr size_t kBackfillBatch = 4096;
+// What is read back from the ring reaches JavaScript in batches this large.
+constexpr size_t kBatch = 4096;
 }  // namespace
 
 AudioMeter::AudioMeter(std::shared_ptr<PacketRing> ring, int track, int64_t window_us, OnLevels on_levels,
@@ -65,38 +65,9 @@ void AudioMeter::Run() {
       m->done_cv_.notify_all();
     }
   } done{this};
-  auto publish = [this](bool live) {  // (the backfill too: a spike handler attached before start wants it)
-    if (batch_.empty()) return;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      levels_.insert(levels_.end(), batch_.begin(), batch_.end());
-      // Evicted with the ring: nothing older than its oldest packet.
-      const int64_t oldest = ring_->Oldest();
-      while (!levels_.empty() && levels_.front().start + window_us_ <= oldest) levels_.pop_front();
-    }
-    on_levels_(std::move(batch_), !live);
-    batch_.clear();
-  };
   try {
     // What is buffered already, so levels cover the whole buffer.
-    std::vector<Level> backfill;
-    try {
-      RangeQuery q;
-      q.from = INT64_MIN / 4;
-      q.to = INT64_MAX / 4;
-      q.tracks = 1u << track_;
-      q.from_keyframe = false;
-      q.slack = 0;
-      RangeResult r = ring_->Query(q);
-      for (const RingEntry& e : r.packets) {
-        if (stop_) return;
-        Feed(e);
-        if (batch_.size() >= kBackfillBatch) publish(false);
-      }
-      publish(false);
-    } catch (const Exception&) {
-      // nothing buffered yet
-    }
+    ReadFromRing(INT64_MAX / 4, /*backfill=*/true);
     LivePacket lp;
     while (!stop_) {
       if (!sub_->Pop(&lp, 100'000)) {
@@ -104,18 +75,18 @@ void AudioMeter::Run() {
         continue;
       }
       if (lp.entry.dts <= last_dts_) continue;  // already read from the buffer
-      if (lp.dropped_before > 0) CatchUp(lp.entry.dts);
+      if (lp.dropped_before > 0) ReadFromRing(lp.entry.dts, false);
       Feed(lp.entry);
-      publish(true);
+      Publish(false);
     }
     // Packets the queue dropped at the very end are told by no later packet: read them from the ring.
-    if (!stop_ && sub_->dropped() > 0) CatchUp(INT64_MAX / 4);
+    if (!stop_ && sub_->dropped() > 0) ReadFromRing(INT64_MAX / 4, false);
     if (!stop_ && decoder_) {  // the source ended: the decoder's last samples, the last partial window
       decoder_->Decode(nullptr, [&](const float* const* p, int c, int n, int64_t t) {
         Samples(p, c, n, t, decoder_->sample_rate());
       });
       Flush();
-      publish(true);
+      Publish(false);
     }
   } catch (const Exception& e) {
     on_error_(e.failure().message);
@@ -124,9 +95,22 @@ void AudioMeter::Run() {
   }
 }
 
-void AudioMeter::CatchUp(int64_t before) {
-  // The meter fell behind (a file read at full speed, a busy machine) and its queue dropped packets:
-  // they are still in the buffer, unless already evicted. Read them from there.
+void AudioMeter::Publish(bool backfill) {
+  if (batch_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    levels_.insert(levels_.end(), batch_.begin(), batch_.end());
+    // Evicted with the ring: nothing older than its oldest packet.
+    const int64_t oldest = ring_->Oldest();
+    while (!levels_.empty() && levels_.front().start + window_us_ <= oldest) levels_.pop_front();
+  }
+  on_levels_(std::move(batch_), backfill);
+  batch_.clear();
+}
+
+void AudioMeter::ReadFromRing(int64_t before, bool backfill) {
+  // Everything buffered when the meter starts; later, what the live queue dropped when the meter fell
+  // behind (a file read at full speed, a busy machine): still in the buffer, unless already evicted.
   try {
     RangeQuery q;
     q.from = last_dts_ == INT64_MIN ? INT64_MIN / 4 : last_dts_ + 1;
@@ -137,11 +121,14 @@ void AudioMeter::CatchUp(int64_t before) {
     RangeResult r = ring_->Query(q);
     for (const RingEntry& e : r.packets) {
       if (stop_) return;
-      if (e.dts > last_dts_ && e.dts < before) Feed(e);
+      if (e.dts <= last_dts_ || e.dts >= before) continue;
+      Feed(e);
+      if (batch_.size() >= kBatch) Publish(backfill);
     }
   } catch (const Exception&) {
-    Flush();  // evicted meanwhile: a hole in the levels, not a smear
+    Flush();  // nothing buffered yet, or evicted meanwhile: a hole in the levels, not a smear
   }
+  Publish(backfill);
 }
 
 void AudioMeter::Feed(const RingEntry& e) {

@@ -51,7 +51,8 @@ class AudioMeter {
  private:
   void Run();
   void Feed(const RingEntry& e);
-  void CatchUp(int64_t before);  // reads from the ring what the live queue dropped
+  void ReadFromRing(int64_t before, bool backfill);  // buffered packets after the last one fed
+  void Publish(bool backfill);  // the completed windows: into the envelope, and to JavaScript
   void Samples(const float* const* planes, int channels, int samples, int64_t first_us, int sample_rate);
   void Flush();  // emits the window being filled (a hole or the end follows)
 
