@@ -168,6 +168,38 @@ spikes('stop() during a spike clip\'s post-roll saves what there is, marked trun
   await checkClip(c.clip.path, { seconds: c.clip.duration, tolerance: 0.05 });
 });
 
+spikes('a clip that fails emits error with its spike, and recording goes on', async () => {
+  const x = loop(sp, 10);
+  scale(x, 0, 10, -16);
+  mix(x, burst(gain(-2.5), 6), 5);
+  const file = await encode(x, path.join(dir, 'fail.ts'), { video: true });
+  const rec = new Recorder({ source: file, statsInterval: 0 });
+  const errors = [];
+  rec.on('error', (e) => errors.push(e));
+  // A name in a folder that does not exist: the save is refused.
+  rec.onSpike(() => {}, { preRoll: 1, postRoll: 1, clipDir: path.join(dir, 'fail'), clipName: () => 'missing/x.mp4' });
+  const ended = new Promise((r) => rec.once('end', r));
+  await rec.start();
+  await within(ended, budget(4), 'the source never ended');
+  await waitFor(() => errors.length === 1, { message: 'no error' });
+  assert.instance(errors[0], RecorderError);
+  assert.ok(Math.abs(errors[0].spike.timeline - (5 + PRIMING)) <= WINDOW, JSON.stringify(errors[0].spike));
+  assert.ok(rec.stats.bufferedSeconds > 9, 'recording went on');
+  await rec.stop();
+});
+
+spikes('a spike handler attached before start() on a source without audio gets ERR_NO_AUDIO as an error', async () => {
+  const v = await makeMedia({ out: path.join(dir, 'v0.mp4'), seconds: 2, audio: false });
+  const rec = new Recorder({ source: v, statsInterval: 0 });
+  const errors = [];
+  rec.on('error', (e) => errors.push(e));
+  rec.onSpike(() => {});
+  await rec.start();
+  assert.is(errors.length, 1);
+  assert.is(errors[0].code, 'ERR_NO_AUDIO');
+  await rec.stop();
+});
+
 spikes('no audio: onSpike and levels() refuse with ERR_NO_AUDIO; bad options are named', async () => {
   const v = await makeMedia({ out: path.join(dir, 'v.mp4'), seconds: 2, audio: false });
   const { rec } = await recordToEnd({ source: v });
