@@ -47,6 +47,7 @@ export class LevelMeter {
   readonly #hasLevelListeners: () => boolean;
   readonly #consumers = new Set<Consumer>();
   #asked = false; // levels() was called during this run: keep measuring
+  #run = 0; // counts runs (start() after stop()): per-run state of consumers starts afresh
   #track: number | null = null; // the audio track of the current run (null: none / not started)
   #running = false;
   #pending: LevelWindow | null = null; // loudest window since the last 'level' event
@@ -59,7 +60,8 @@ export class LevelMeter {
     hasLevelListeners: () => boolean,
   ) {
     this.#native = native;
-    this.#window = o.windowSeconds;
+    // Whole microseconds, as the native meter counts them, so window indices never drift.
+    this.#window = Math.max(1, Math.round(o.windowSeconds * 1e6)) / 1e6;
     this.#levelInterval = o.levelInterval;
     this.#always = o.always;
     this.#emitLevel = emitLevel;
@@ -70,8 +72,14 @@ export class LevelMeter {
     return this.#window;
   }
 
+  /** Which run the current windows belong to. */
+  get run(): number {
+    return this.#run;
+  }
+
   /** A run started (or reconnected with new info): which track is audio. */
   started(info: SourceInfo): void {
+    this.#run++;
     const audio = info.streams.find((s) => s.type === 'audio');
     this.#track = audio ? audio.index : null;
     this.update();
@@ -81,6 +89,7 @@ export class LevelMeter {
   beforeStart(): void {
     const wanted = this.#always || this.#consumers.size > 0 || this.#hasLevelListeners();
     this.#native.meter(wanted ? -1 : null, this.#window);
+    this.#running = wanted;
   }
 
   /** The run's buffer is gone (stop). */
@@ -107,13 +116,19 @@ export class LevelMeter {
 
   /** Starts or stops the native meter to match who is listening. */
   update(): void {
-    const wanted = this.#track !== null && (this.#always || this.#asked || this.#consumers.size > 0 || this.#hasLevelListeners());
+    const wanted = this.#always || this.#asked || this.#consumers.size > 0 || this.#hasLevelListeners();
     if (wanted === this.#running) return;
+    if (!wanted) {
+      this.#native.meter(null); // also what was armed for the first packet
+      this.#running = false;
+      return;
+    }
+    if (this.#track === null) return; // not started (or no audio): started() comes back here
     try {
-      this.#native.meter(wanted ? this.#track : null, this.#window);
-      this.#running = wanted;
+      this.#native.meter(this.#track, this.#window);
+      this.#running = true;
     } catch {
-      // no buffer (not started or stopped): started() tries again
+      // no buffer (stopped meanwhile)
     }
   }
 

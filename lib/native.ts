@@ -15,10 +15,18 @@ export interface NativeRecorder {
    * before start(): start it on the audio track with the first packet.
    */
   meter(track: number | null, windowSeconds?: number): void;
+  /** Timeline seconds of a wall-clock instant (epoch ms), by the map saves use. */
+  toTimeline(epochMs: number): number;
   /** Level windows starting in [fromUs, toUs), or null when no meter has run. */
   levels(fromUs: number, toUs: number): (RawLevels & { window: number }) | null;
   /** The source a resolver found (before start), or its answer to a 'resolve' event. */
-  setSource(o: { url?: string; inputOptions?: Record<string, string>; readRate?: number; error?: { code: string; message: string } }): void;
+  setSource(o: {
+    url?: string;
+    inputOptions?: Record<string, string>;
+    readRate?: number;
+    reconnect?: boolean;
+    error?: { code: string; message: string };
+  }): void;
 }
 
 export interface RawLevels {

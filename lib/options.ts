@@ -218,8 +218,9 @@ export interface NormalizedOptions {
   native: Record<string, unknown>;
   statsInterval: number;
   ytdlp: NormalizedYtdlp | null;
-  /** readRate was given (a yt-dlp video on demand is otherwise read at real-time speed). */
+  /** readRate / reconnect were given (a yt-dlp video on demand otherwise reads at real-time speed, once). */
   readRateSet: boolean;
+  reconnectSet: boolean;
   meter: { windowSeconds: number; levelInterval: number; always: boolean };
 }
 
@@ -309,7 +310,7 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
         meter.levelInterval = inRange('meter.levelInterval', positiveSeconds('meter.levelInterval', o.meter.levelInterval));
     } else throw invalid('meter', 'a boolean or { windowSeconds, levelInterval }', o.meter);
   }
-  return { native, statsInterval, meter, ytdlp, readRateSet: o.readRate !== undefined };
+  return { native, statsInterval, meter, ytdlp, readRateSet: o.readRate !== undefined, reconnectSet: o.reconnect !== undefined };
 }
 
 /** Container by format name or file extension. */

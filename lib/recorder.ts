@@ -87,18 +87,20 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   readonly #page: string;
   readonly #inputOptions: Record<string, string>;
   readonly #readRateSet: boolean;
+  readonly #reconnectSet: boolean;
   #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
 
   constructor(options: RecorderOptions) {
     super();
     try {
-      const { native: opts, statsInterval, meter, ytdlp, readRateSet } = normalizeRecorderOptions(options);
+      const { native: opts, statsInterval, meter, ytdlp, readRateSet, reconnectSet } = normalizeRecorderOptions(options);
       this.#statsInterval = statsInterval;
       this.#ytdlp = ytdlp;
       this.#page = opts.url as string;
       this.#inputOptions = opts.inputOptions as Record<string, string>;
       this.#readRateSet = readRateSet;
+      this.#reconnectSet = reconnectSet;
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
       this.#meter = new LevelMeter(this.#native, meter, (l) => this.emit('level', l), () => this.listenerCount('level') > 0);
@@ -163,26 +165,34 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     });
   }
 
-  // yt-dlp first (its media URL and headers), then the native start on them.
+  // yt-dlp first (its media URL and headers), then the native start on them. Each start has its own
+  // resolution: a stop() aborts it, and a later start() is not touched by an earlier one ending.
   async #resolveThenStart(ytdlp: NormalizedYtdlp, reject: (err: unknown) => void, site: { stack?: string }): Promise<void> {
     const ac = (this.#resolving = new AbortController());
+    const stopped = () => new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started');
+    let failure: unknown = null;
     try {
       const r = await resolveWithYtdlp(this.#page, ytdlp, ac.signal);
-      if (ac.signal.aborted) throw new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started');
+      if (ac.signal.aborted || this.#resolving !== ac) throw stopped();
       this.#native.setSource({
         url: r.url,
         inputOptions: { ...r.inputOptions, ...this.#inputOptions },
-        // A video on demand reads at real-time speed, so the buffer behaves as live.
-        ...(!r.live && !this.#readRateSet ? { readRate: 1 } : {}),
+        // Not known to be live: read at real-time speed, so the buffer behaves as live (harmless for a
+        // live stream, which comes no faster). Known to be a video on demand: its end is the end.
+        ...(r.live !== true && !this.#readRateSet ? { readRate: 1 } : {}),
+        ...(r.live === false && !this.#reconnectSet ? { reconnect: false } : {}),
       });
     } catch (err) {
-      this.#resolving = null;
-      this.#pendingStart = null;
-      this.#state = 'stopped';
-      reject(withCallSite(ac.signal.aborted ? new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started') : err, site));
+      failure = ac.signal.aborted ? stopped() : err;
+    }
+    const mine = this.#resolving === ac;
+    if (mine) this.#resolving = null;
+    if (failure) {
+      if (this.#pendingStart?.reject === reject) this.#pendingStart = null;
+      if (mine && this.#state === 'starting') this.#state = 'stopped';
+      reject(withCallSite(failure, site));
       return;
     }
-    this.#resolving = null;
     this.#startNative(reject, site);
   }
 
@@ -302,15 +312,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       const o = normalizeSpikeOptions(options);
       if (this.#info && !this.#meter.hasAudio()) throw this.#noAudio();
       if (o.clipDir) mkdirSync(o.clipDir, { recursive: true });
-      const detector = new SpikeDetector(o, this.#meter.window);
-      // Attached before start(): every window is news. Later: what arrives from now on.
+      // Attached before start(): every window is news. Later: what arrives from now on. A new run (start()
+      // after stop()) has a new timeline: the detector starts afresh, and sees all of it.
+      let run = this.#meter.run;
       const since = this.#info ? this.#native.stats().newest - this.#meter.window : -Infinity;
-      const off = this.#meter.consume(
-        detectSpikes(detector, since, (spike) => {
-          handler(spike);
-          if (o.clipDir) this.#saveSpikeClip(spike, o);
-        }),
-      );
+      const onSpike = (spike: Spike) => {
+        handler(spike);
+        if (o.clipDir) this.#saveSpikeClip(spike, o);
+      };
+      let feed = detectSpikes(new SpikeDetector(o, this.#meter.window), since, onSpike);
+      const off = this.#meter.consume((batch) => {
+        if (this.#meter.run !== run) {
+          run = this.#meter.run;
+          feed = detectSpikes(new SpikeDetector(o, this.#meter.window), -Infinity, onSpike);
+        }
+        feed(batch);
+      });
       this.#spikeHandlers++;
       let attached = true;
       return () => {
@@ -342,10 +359,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #wallToTimeline(ms: number): number {
     if (!this.#wallClock)
       throw new RecorderError('ERR_INVALID_ARG', "This source has no wall clock: give the range in timeline seconds with { clock: 'timeline' }");
-    // The stats' newest instant and its wall time anchor the mapping (the buffer's clock is continuous).
-    const s = this.#native.stats();
-    if (s.newestTime === null) throw new RecorderError('ERR_RANGE_NOT_BUFFERED', 'Nothing is buffered yet');
-    return s.newest - (s.newestTime - ms) / 1000;
+    return this.#native.toTimeline(ms);
   }
 
   #saveSpikeClip(spike: Spike, o: ReturnType<typeof normalizeSpikeOptions>): void {

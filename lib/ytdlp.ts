@@ -45,8 +45,11 @@ export interface Resolved {
   url: string;
   /** libavformat options carrying yt-dlp's HTTP headers (user_agent, headers). */
   inputOptions: Record<string, string>;
-  /** A live stream (false: a video on demand, read at real-time speed so the buffer behaves as live). */
-  live: boolean;
+  /**
+   * true: yt-dlp says live; false: it says not live (a video on demand); null: it does not know (the
+   * generic extractor on a plain page or playlist).
+   */
+  live: boolean | null;
 }
 
 // yt-dlp-wrap is CommonJS with `exports.default`: the class sits one level down under some loaders.
@@ -85,7 +88,13 @@ export async function resolveWithYtdlp(page: string, o: NormalizedYtdlp, signal?
       `yt-dlp's format '${o.format}' selects separate video and audio streams (${info.format_id}); choose one format that has both, e.g. '${DEFAULT_YTDLP_FORMAT}'`,
     );
   if (typeof info.url !== 'string' || !info.url) throw new RecorderError('ERR_RESOLVE', `yt-dlp found no media URL for '${page}'`);
-  return { url: info.url, inputOptions: httpOptions(info.http_headers, info.cookies), live: info.is_live !== false || info.live_status === 'is_live' };
+  return { url: info.url, inputOptions: httpOptions(info.http_headers, info.cookies), live: liveness(info) };
+}
+
+function liveness(info: Record<string, any>): boolean | null {
+  if (info.is_live === true || info.live_status === 'is_live' || info.live_status === 'is_upcoming') return true;
+  if (info.is_live === false || ['not_live', 'was_live', 'post_live'].includes(info.live_status)) return false;
+  return null;
 }
 
 /** yt-dlp's headers as libavformat's http options: user_agent, and the rest (and cookies) in `headers`. */

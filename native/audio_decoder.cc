@@ -40,7 +40,8 @@ void AudioDecoder::Decode(const AVPacket* pkt, const Sink& sink) {
 void AudioDecoder::Emit(AVFrame* f, const Sink& sink) {
   const int64_t first = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
   if (f->format == AV_SAMPLE_FMT_FLTP) {  // AAC, MP3, Opus decode to planar float already
-    sink(reinterpret_cast<const float* const*>(f->extended_data), f->ch_layout.nb_channels, f->nb_samples, first);
+    sink(reinterpret_cast<const float* const*>(f->extended_data), f->ch_layout.nb_channels, f->nb_samples, first,
+         f->sample_rate);
     return;
   }
   // (Re)configure the resampler for this frame's format; the rate and layout stay the stream's own.
@@ -66,7 +67,7 @@ void AudioDecoder::Emit(AVFrame* f, const Sink& sink) {
   const int n = swr_convert(swr_.get(), out_->extended_data, out_->nb_samples,
                             const_cast<const uint8_t**>(f->extended_data), f->nb_samples);
   if (n <= 0) return;
-  sink(reinterpret_cast<const float* const*>(out_->extended_data), out_->ch_layout.nb_channels, n, first);
+  sink(reinterpret_cast<const float* const*>(out_->extended_data), out_->ch_layout.nb_channels, n, first, f->sample_rate);
 }
 
 }  // namespace avr

@@ -12,8 +12,9 @@ namespace avr {
 
 class AudioDecoder {
  public:
-  // planes[c][i]: sample i of channel c; first_us: timeline time of sample 0 (from the packet's pts).
-  using Sink = std::function<void(const float* const* planes, int channels, int samples, int64_t first_us)>;
+  // planes[c][i]: sample i of channel c; first_us: timeline time of sample 0 (from the packet's pts);
+  // rate: this frame's own sample rate.
+  using Sink = std::function<void(const float* const* planes, int channels, int samples, int64_t first_us, int rate)>;
 
   // Throws avr::Exception when the codec cannot be opened.
   explicit AudioDecoder(const AVCodecParameters* par);

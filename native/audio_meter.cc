@@ -82,8 +82,8 @@ void AudioMeter::Run() {
     // Packets the queue dropped at the very end are told by no later packet: read them from the ring.
     if (!stop_ && sub_->dropped() > 0) ReadFromRing(INT64_MAX / 4, false);
     if (!stop_ && decoder_) {  // the source ended: the decoder's last samples, the last partial window
-      decoder_->Decode(nullptr, [&](const float* const* p, int c, int n, int64_t t) {
-        Samples(p, c, n, t, decoder_->sample_rate());
+      decoder_->Decode(nullptr, [&](const float* const* p, int c, int n, int64_t t, int rate) {
+        Samples(p, c, n, t, rate);
       });
       Flush();
       Publish(false);
@@ -147,8 +147,7 @@ void AudioMeter::Feed(const RingEntry& e) {
   pkt->dts = e.dts;
   pkt->duration = e.duration;
   last_dts_ = e.dts;
-  const int rate = decoder_->sample_rate();
-  decoder_->Decode(pkt.get(), [&](const float* const* p, int c, int n, int64_t t) { Samples(p, c, n, t, rate); });
+  decoder_->Decode(pkt.get(), [&](const float* const* p, int c, int n, int64_t t, int rate) { Samples(p, c, n, t, rate); });
 }
 
 void AudioMeter::Samples(const float* const* planes, int channels, int samples, int64_t first_us, int rate) {
@@ -205,7 +204,10 @@ void AudioMeter::Samples(const float* const* planes, int channels, int samples, 
 }
 
 void AudioMeter::Flush() {
-  if (cur_start_ != INT64_MIN && count_ > 0) {
+  // After a hole or a step back, counting may restart inside (or before) a window already emitted: the
+  // envelope keeps one entry per window, in order, so those samples are not reported again.
+  if (cur_start_ != INT64_MIN && count_ > 0 && cur_start_ > last_emitted_) {
+    last_emitted_ = cur_start_;
     float peak = 0;
     double ms = 0;
     for (size_t c = 0; c < peak_.size(); c++) {

@@ -69,6 +69,7 @@ class AudioMeter {
   const void* decoder_par_ = nullptr;  // codec parameters the decoder was opened for
   int64_t last_dts_ = INT64_MIN;       // newest packet fed (the backfill and the live queue overlap)
   int64_t cur_start_ = INT64_MIN;      // window being filled
+  int64_t last_emitted_ = INT64_MIN;   // start of the newest window emitted
   int64_t base_us_ = INT64_MIN;        // time of the sample where counting restarted (INT64_MIN: none)
   int64_t base_n_ = 0;                 // samples since then
   int base_rate_ = 0;

@@ -1,6 +1,7 @@
 #include "recorder.h"
 
 #include <algorithm>
+#include <cmath>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -71,7 +72,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
                       InstanceMethod("save", &Recorder::Save),
                       InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats),
                       InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels),
-                      InstanceMethod("setSource", &Recorder::SetSource)});
+                      InstanceMethod("setSource", &Recorder::SetSource),
+                      InstanceMethod("toTimeline", &Recorder::ToTimeline)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -261,6 +263,7 @@ Napi::Value Recorder::SetSource(const Napi::CallbackInfo& info) {
     opts_.url = url;
     opts_.input_options = input_options;
     if (o.Has("readRate")) opts_.read_rate = Num(o, "readRate", 0);
+    if (o.Has("reconnect")) opts_.reconnect = Bool(o, "reconnect", opts_.reconnect);
   } else if (ingest_) {
     ingest_->SetSource(std::move(url), std::move(input_options), std::move(failure));
   }
@@ -277,6 +280,13 @@ void Recorder::SetMeter(std::shared_ptr<AudioMeter> m) {
   // `old` stops and joins here, outside the lock (or later, on the ingest thread, if it is waiting on it).
 }
 
+// toTimeline(epochMs): the timeline seconds of a wall-clock instant, by the same map saves use.
+Napi::Value Recorder::ToTimeline(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<PacketRing> ring = RingOrThrow(env);
+  return Seconds(env, ring->WallToTimeline(ClampUs(info[0].As<Napi::Number>().DoubleValue() * 1000)));
+}
+
 void Recorder::OnResolve() {
   Post([](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "resolve")}); });
 }
@@ -290,7 +300,8 @@ Napi::Value Recorder::Meter(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const int track = info[0].As<Napi::Number>().Int32Value();
-  const int64_t window = Micros(info[1].As<Napi::Number>().DoubleValue());
+  // Rounded, not truncated: 0.05 s is 50000 µs even when 0.05 × 1e6 is 49999.99….
+  const int64_t window = std::max<int64_t>(1, std::llround(info[1].As<Napi::Number>().DoubleValue() * 1e6));
   if (track < 0) {
     // Before start(): the ingest thread starts the meter on the audio track with the first packet, so
     // a source read faster than JavaScript reacts is measured whole, and before 'end'.
@@ -358,6 +369,11 @@ void Recorder::ReleaseRing(Napi::Env env) {
 }
 
 void Recorder::OnStarted(const SourceInfo& info) {
+  Post([this, info](Napi::Env env, Napi::Function emit) {
+    started_run_ = true;
+    emit.Call({Napi::String::New(env, "started"), SourceInfoToJs(env, info)});
+  });
+  // After 'started' is queued, so that its levels follow it.
   if (const int64_t window = auto_meter_us_.load(); window > 0 && !CurrentMeter()) {
     for (const StreamInfo& st : info.streams)
       if (st.type == AVMEDIA_TYPE_AUDIO) {
@@ -365,10 +381,6 @@ void Recorder::OnStarted(const SourceInfo& info) {
         break;
       }
   }
-  Post([this, info](Napi::Env env, Napi::Function emit) {
-    started_run_ = true;
-    emit.Call({Napi::String::New(env, "started"), SourceInfoToJs(env, info)});
-  });
 }
 
 void Recorder::OnReconnecting(int attempt, int64_t delay_us, const Failure& why) {
@@ -430,8 +442,9 @@ void Recorder::OnClosed() {
     running_ = false;
     const bool stopping = !stop_waiters_.empty();
     saves_.Closed(env, stopping, end_reason_.message);
-    // The meter reads what ingest left in its queue and posts its last levels while events still flow.
-    if (auto m = CurrentMeter()) m->Finish();
+    // Ended by itself: the meter has read everything (OnEnd waited for it). Stopped: it is stopped with
+    // the buffer (ReleaseRing), not waited for, so stop() never waits on a backlog.
+    if (auto m = CurrentMeter(); m && !stopping) m->Finish();
     // stop() releases the buffer (running saves keep their own references); so does a run that never started.
     if (stopping || !started_run_) ReleaseRing(env);
     for (auto& d : stop_waiters_) d.Resolve(env.Undefined());

@@ -41,6 +41,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Meter(const Napi::CallbackInfo& info);
   Napi::Value Levels(const Napi::CallbackInfo& info);
   Napi::Value SetSource(const Napi::CallbackInfo& info);
+  Napi::Value ToTimeline(const Napi::CallbackInfo& info);
 
   using Build = std::function<void(Napi::Env, Napi::Function emit)>;
   void Post(Build build);  // runs build on the main thread

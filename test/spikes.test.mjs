@@ -168,6 +168,24 @@ spikes('stop() during a spike clip\'s post-roll saves what there is, marked trun
   await checkClip(c.clip.path, { seconds: c.clip.duration, tolerance: 0.05 });
 });
 
+spikes('a handler keeps working across runs: start() after stop() finds the same spike again', async () => {
+  const x = loop(sp, 10);
+  scale(x, 0, 10, -16);
+  mix(x, burst(gain(-2.5), 8), 5);
+  const file = await encode(x, path.join(dir, 'runs.ts'));
+  const rec = new Recorder({ source: file, statsInterval: 0 });
+  const found = [];
+  rec.onSpike((s) => found.push(s.timeline));
+  for (let run = 0; run < 2; run++) {
+    const ended = new Promise((r) => rec.once('end', r));
+    await rec.start();
+    await within(ended, budget(4), 'the source never ended');
+    await rec.stop();
+  }
+  assert.is(found.length, 2, `spikes at ${found}`);
+  for (const t of found) assert.ok(Math.abs(t - (5 + PRIMING)) <= WINDOW, `spikes at ${found}`);
+});
+
 spikes('a clip that fails emits error with its spike, and recording goes on', async () => {
   const x = loop(sp, 10);
   scale(x, 0, 10, -16);

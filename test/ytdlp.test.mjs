@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Recorder, RecorderError } from 'av-rewind';
-import { checkClip, makeMedia, startHls, tmpDir, waitFor, budget } from './helpers/media.mjs';
+import { checkClip, makeMedia, startHls, tmpDir, waitFor, within, budget } from './helpers/media.mjs';
 
 const yt = suite('sites through yt-dlp');
 let dir, media, server, base, hits;
@@ -72,6 +72,21 @@ yt('an HLS URL on 127.0.0.1, through the generic extractor', async () => {
   } finally {
     await hls.stop();
   }
+});
+
+yt('stop() while yt-dlp resolves, then start() again: the first start is stopped, the second records', async () => {
+  const rec = new Recorder({ source: `${base}/page.html`, ytdlp: true, statsInterval: 0 });
+  const first = rec.start();
+  await rec.stop();
+  const second = rec.start();
+  const e = await first.catch((err) => err);
+  assert.instance(e, RecorderError);
+  assert.is(e.code, 'ERR_STOPPED');
+  const info = await within(second, budget(5), 'the second start never settled');
+  assert.is(rec.state, 'recording');
+  assert.is(info.streams.length, 2);
+  await rec.stop();
+  assert.is(rec.state, 'stopped');
 });
 
 yt('a missing yt-dlp and a page it cannot resolve are clear errors', async () => {
