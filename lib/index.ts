@@ -5,5 +5,6 @@ export { versions } from './native.js';
 export type { RecorderOptions, ReconnectOptions, EncoderOptions, SaveOptions, SaveRange } from './options.js';
 export type { SourceInfo, StreamInfo, RecorderStats, RecorderState, SaveResult, Gap } from './types.js';
 export type { MeterOptions } from './options.js';
+export type { YtdlpOptions } from './ytdlp.js';
 export type { LevelWindow, LevelEvent, Levels, LevelsQuery } from './levels.js';
 export type { Spike, SpikeOptions, SpikeClipEvent } from './spikes.js';
