@@ -53,7 +53,7 @@ export interface Resolved {
 }
 
 // yt-dlp-wrap is CommonJS with `exports.default`: the class sits one level down under some loaders.
-type Wrap = { execPromise(args: string[], options?: object, signal?: AbortSignal | null): Promise<string> };
+type Wrap = { execPromise(args: string[], options?: object): Promise<string> & { ytDlpProcess?: { kill(signal?: string): boolean } } };
 const YTDlpWrap = ((ytdlpWrapModule as unknown as { default?: unknown }).default ?? ytdlpWrapModule) as new (binary: string) => Wrap;
 
 /** Runs yt-dlp on `page`. Rejects with ERR_YTDLP_MISSING or ERR_RESOLVE. */
@@ -62,8 +62,13 @@ export async function resolveWithYtdlp(page: string, o: NormalizedYtdlp, signal?
   if (o.cookies) args.push('--cookies', o.cookies);
   args.push(...o.extraArgs, page);
   let out: string;
+  // Aborted (stop()): the process is killed here. yt-dlp-wrap's own abort runs `pgrep | xargs kill`
+  // through execSync, which would block the event loop.
+  const run = new YTDlpWrap(o.binary).execPromise(args, { maxBuffer: 64 * 1024 * 1024 });
+  const kill = () => run.ytDlpProcess?.kill('SIGTERM');
+  signal?.addEventListener('abort', kill, { once: true });
   try {
-    out = await new YTDlpWrap(o.binary).execPromise(args, { maxBuffer: 64 * 1024 * 1024 }, signal ?? null);
+    out = await run;
   } catch (err) {
     const text = String((err as Error)?.message ?? err);
     if (/ENOENT/.test(text))
@@ -74,6 +79,8 @@ export async function resolveWithYtdlp(page: string, o: NormalizedYtdlp, signal?
     // yt-dlp's own words: its ERROR lines.
     const said = text.split('\n').filter((l) => /^ERROR:/.test(l.trim())).join(' ').trim();
     throw new RecorderError('ERR_RESOLVE', `yt-dlp could not resolve '${page}': ${said || text.trim()}`);
+  } finally {
+    signal?.removeEventListener('abort', kill);
   }
   let info: Record<string, any>;
   try {
