@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { callSite, RecorderError, withCallSite } from './errors.js';
 import { native, type NativeRecorder } from './native.js';
@@ -18,16 +18,8 @@ import {
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
 import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
-import { resolveWithYtdlp, type NormalizedYtdlp } from './ytdlp.js';
-import {
-  clipPath,
-  detectSpikes,
-  normalizeSpikeOptions,
-  SpikeDetector,
-  type Spike,
-  type SpikeClipEvent,
-  type SpikeOptions,
-} from './spikes.js';
+import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
+import { attachSpikeHandler, normalizeSpikeOptions, type Spike, type SpikeClipEvent, type SpikeHost, type SpikeOptions } from './spikes.js';
 
 export interface RecorderEvents {
   /** The source is open and its first packet is buffered. */
@@ -82,12 +74,11 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #nextId = 1;
   readonly #meter: LevelMeter;
   #spikeHandlers = 0;
+  readonly #spikeHost: SpikeHost;
   // yt-dlp sources: the page, how to resolve it, and the user's own input options to keep beside its headers.
   readonly #ytdlp: NormalizedYtdlp | null;
   readonly #page: string;
-  readonly #inputOptions: Record<string, string>;
-  readonly #readRateSet: boolean;
-  readonly #reconnectSet: boolean;
+  readonly #userSource: UserSource;
   #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
 
@@ -98,12 +89,17 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#statsInterval = statsInterval;
       this.#ytdlp = ytdlp;
       this.#page = opts.url as string;
-      this.#inputOptions = opts.inputOptions as Record<string, string>;
-      this.#readRateSet = readRateSet;
-      this.#reconnectSet = reconnectSet;
+      this.#userSource = { inputOptions: opts.inputOptions as Record<string, string>, readRateSet, reconnectSet };
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
       this.#meter = new LevelMeter(this.#native, meter, (l) => this.emit('level', l), () => this.listenerCount('level') > 0);
+      this.#spikeHost = {
+        meter: this.#meter,
+        newest: () => (this.#info ? this.#native.stats().newest : null),
+        saveRange: (range, path, options) => this.saveRange(range, path, options),
+        clip: (event) => this.emit('clip', event),
+        fail: (err) => this.#fail(err),
+      };
       // A 'level' listener turns the meter on (and its removal off): after the listener list changed.
       const levelListeners = (event: string | symbol) => {
         if (event === 'level') queueMicrotask(() => this.#meter.update());
@@ -174,14 +170,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     try {
       const r = await resolveWithYtdlp(this.#page, ytdlp, ac.signal);
       if (ac.signal.aborted || this.#resolving !== ac) throw stopped();
-      this.#native.setSource({
-        url: r.url,
-        inputOptions: { ...r.inputOptions, ...this.#inputOptions },
-        // Not known to be live: read at real-time speed, so the buffer behaves as live (harmless for a
-        // live stream, which comes no faster). Known to be a video on demand: its end is the end.
-        ...(r.live !== true && !this.#readRateSet ? { readRate: 1 } : {}),
-        ...(r.live === false && !this.#reconnectSet ? { reconnect: false } : {}),
-      });
+      this.#native.setSource(nativeSource(r, this.#userSource, true));
     } catch (err) {
       failure = ac.signal.aborted ? stopped() : err;
     }
@@ -200,7 +189,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   async #reresolve(): Promise<void> {
     try {
       const r = await resolveWithYtdlp(this.#page, this.#ytdlp!);
-      this.#native.setSource({ url: r.url, inputOptions: { ...r.inputOptions, ...this.#inputOptions } });
+      this.#native.setSource(nativeSource(r, this.#userSource, false));
     } catch (err) {
       const e = err instanceof RecorderError ? err : new RecorderError('ERR_RESOLVE', String(err));
       this.#native.setSource({ error: { code: e.code, message: e.message } });
@@ -311,23 +300,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       if (typeof handler !== 'function') throw invalid('handler', 'a function (spike) => void', handler);
       const o = normalizeSpikeOptions(options);
       if (this.#info && !this.#meter.hasAudio()) throw this.#noAudio();
-      if (o.clipDir) mkdirSync(o.clipDir, { recursive: true });
-      // Attached before start(): every window is news. Later: what arrives from now on. A new run (start()
-      // after stop()) has a new timeline: the detector starts afresh, and sees all of it.
-      let run = this.#meter.run;
-      const since = this.#info ? this.#native.stats().newest - this.#meter.window : -Infinity;
-      const onSpike = (spike: Spike) => {
-        handler(spike);
-        if (o.clipDir) this.#saveSpikeClip(spike, o);
-      };
-      let feed = detectSpikes(new SpikeDetector(o, this.#meter.window), since, onSpike);
-      const off = this.#meter.consume((batch) => {
-        if (this.#meter.run !== run) {
-          run = this.#meter.run;
-          feed = detectSpikes(new SpikeDetector(o, this.#meter.window), -Infinity, onSpike);
-        }
-        feed(batch);
-      });
+      const off = attachSpikeHandler(this.#spikeHost, handler, o);
       this.#spikeHandlers++;
       let attached = true;
       return () => {
@@ -360,21 +333,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (!this.#wallClock)
       throw new RecorderError('ERR_INVALID_ARG', "This source has no wall clock: give the range in timeline seconds with { clock: 'timeline' }");
     return this.#native.toTimeline(ms);
-  }
-
-  #saveSpikeClip(spike: Spike, o: ReturnType<typeof normalizeSpikeOptions>): void {
-    let file: string;
-    try {
-      file = clipPath(o, spike);
-    } catch (err) {
-      this.#fail(Object.assign(err as RecorderError, { spike }));
-      return;
-    }
-    const range = { from: Math.max(0, spike.timeline - o.preRoll), to: spike.timeline + o.postRoll, clock: 'timeline' as const };
-    this.saveRange(range, file, { format: o.format, partial: true }).then(
-      (clip) => this.emit('clip', { spike, clip }),
-      (err) => this.#fail(Object.assign(err, { spike })),
-    );
   }
 
   #noAudio(): RecorderError {

@@ -9,11 +9,13 @@
 // event lasts until the peaks fall `hysteresisDb` below the level that started it for 0.25 s; its
 // windows stay out of the baseline (a spike does not raise its own bar) unless it lasts over a second,
 // which makes it the new normal (a loud section after a quiet one) rather than an event.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RecorderError } from './errors.js';
-import { windowAt } from './levels.js';
+import { windowAt, type LevelMeter } from './levels.js';
 import type { RawLevels } from './native.js';
 import { checkKeys, inRange, invalid, isObject, nonEmptyString, nonNegativeSeconds, positiveSeconds } from './options.js';
+import type { SaveRange, SaveOptions } from './options.js';
 import type { SaveResult } from './types.js';
 
 export interface Spike {
@@ -187,3 +189,54 @@ export function clipPath(o: NormalizedSpikeOptions, spike: Spike): string {
 }
 
 export type SpikeClipEvent = { spike: Spike; clip: SaveResult };
+
+/** What a spike handler needs of its recorder. */
+export interface SpikeHost {
+  meter: LevelMeter;
+  /** Timeline seconds of the newest buffered instant, or null before the first run started. */
+  newest(): number | null;
+  saveRange(range: SaveRange, path: string, options: SaveOptions): Promise<SaveResult>;
+  clip(event: SpikeClipEvent): void;
+  fail(err: RecorderError): void;
+}
+
+/**
+ * Attaches `handler` (options already checked): a detector per run fed by the meter, and with clipDir
+ * a clip saved around each spike. Returns the detach function.
+ */
+export function attachSpikeHandler(host: SpikeHost, handler: (spike: Spike) => void, o: NormalizedSpikeOptions): () => void {
+  if (o.clipDir) mkdirSync(o.clipDir, { recursive: true });
+  const meter = host.meter;
+  const onSpike = (spike: Spike) => {
+    handler(spike);
+    if (o.clipDir) saveClip(host, spike, o);
+  };
+  // Attached before start(): every window is news. Later: what arrives from now on. A new run (start()
+  // after stop()) has a new timeline: the detector starts afresh, and sees all of it.
+  let run = meter.run;
+  const newest = host.newest();
+  let feed = detectSpikes(new SpikeDetector(o, meter.window), newest === null ? -Infinity : newest - meter.window, onSpike);
+  return meter.consume((batch) => {
+    if (meter.run !== run) {
+      run = meter.run;
+      feed = detectSpikes(new SpikeDetector(o, meter.window), -Infinity, onSpike);
+    }
+    feed(batch);
+  });
+}
+
+// [t − preRoll, t + postRoll], waiting natively for the post-roll; a stop() cuts it short (truncated).
+function saveClip(host: SpikeHost, spike: Spike, o: NormalizedSpikeOptions): void {
+  let file: string;
+  try {
+    file = clipPath(o, spike);
+  } catch (err) {
+    host.fail(Object.assign(err as RecorderError, { spike }));
+    return;
+  }
+  const range = { from: Math.max(0, spike.timeline - o.preRoll), to: spike.timeline + o.postRoll, clock: 'timeline' as const };
+  host.saveRange(range, file, { format: o.format, partial: true }).then(
+    (clip) => host.clip({ spike, clip }),
+    (err) => host.fail(Object.assign(err, { spike })),
+  );
+}

@@ -52,6 +52,27 @@ export interface Resolved {
   live: boolean | null;
 }
 
+/** What the user set beside the page, kept over what yt-dlp gives. */
+export interface UserSource {
+  inputOptions: Record<string, string>;
+  readRateSet: boolean;
+  reconnectSet: boolean;
+}
+
+/**
+ * The native source for a resolution: its URL and headers (the user's own input options win). At
+ * start also how to read it: not known to be live, at real-time speed, so the buffer behaves as live
+ * (harmless for a live stream, which comes no faster); known to be a video on demand, its end is the end.
+ */
+export function nativeSource(r: Resolved, user: UserSource, atStart: boolean) {
+  return {
+    url: r.url,
+    inputOptions: { ...r.inputOptions, ...user.inputOptions },
+    ...(atStart && r.live !== true && !user.readRateSet ? { readRate: 1 } : {}),
+    ...(atStart && r.live === false && !user.reconnectSet ? { reconnect: false } : {}),
+  };
+}
+
 // yt-dlp-wrap is CommonJS with `exports.default`: the class sits one level down under some loaders.
 type Wrap = { execPromise(args: string[], options?: object): Promise<string> & { ytDlpProcess?: { kill(signal?: string): boolean } } };
 const YTDlpWrap = ((ytdlpWrapModule as unknown as { default?: unknown }).default ?? ytdlpWrapModule) as new (binary: string) => Wrap;
