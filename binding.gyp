@@ -11,6 +11,8 @@
         "native/audio_meter.cc",
         "native/clip.cc",
         "native/encoder.cc",
+        "native/frame_grab.cc",
+        "native/grab_worker.cc",
         "native/ingest.cc",
         "native/js_convert.cc",
         "native/muxer.cc",

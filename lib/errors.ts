@@ -9,6 +9,7 @@ export const ErrorCodes = [
   'ERR_ENCODE', // encoding raw input (lavfi, cameras) failed
   'ERR_DECODE', // decoding buffered audio (for levels and spikes) failed
   'ERR_NO_AUDIO', // levels or spikes asked of a source without audio
+  'ERR_NO_VIDEO', // a frame asked of a source without video
   'ERR_YTDLP_MISSING', // ytdlp: the yt-dlp executable was not found
   'ERR_RESOLVE', // ytdlp: yt-dlp could not resolve the page (its message says why)
   'ERR_NOT_STARTED', // the recorder has no buffer (not started, or stopped)

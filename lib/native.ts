@@ -15,6 +15,16 @@ export interface NativeRecorder {
    * before start(): start it on the audio track with the first packet.
    */
   meter(track: number | null, windowSeconds?: number): void;
+  /** A frame at 'latest', 'keyframe' or a timeline instant (seconds). */
+  grab(o: { at: string | number; format: string; quality: number; width?: number; height?: number }): Promise<{
+    data: Buffer;
+    width: number;
+    height: number;
+    stride?: number;
+    timeline: number;
+    time: number | null;
+    keyframe: boolean;
+  }>;
   /** Timeline seconds of a wall-clock instant (epoch ms), by the map saves use. */
   toTimeline(epochMs: number): number;
   /** Level windows starting in [fromUs, toUs), or null when no meter has run. */

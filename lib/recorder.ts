@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
 import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
+import { grabFrame, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
 import { attachSpikeHandler, normalizeSpikeOptions, type Spike, type SpikeClipEvent, type SpikeHost, type SpikeOptions } from './spikes.js';
 
@@ -309,6 +310,20 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         this.#spikeHandlers--;
         off();
       };
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  /**
+   * A frame from the buffer, decoded, scaled and encoded off the event loop: the newest ('latest'), the
+   * newest keyframe ('keyframe', one decode), or the frame on screen at an instant.
+   */
+  async grabFrame(options?: GrabFrameOptions): Promise<Frame> {
+    const site = callSite(this.grabFrame);
+    try {
+      this.#assertBuffer();
+      return await grabFrame({ native: this.#native, wallClock: this.#wallClock }, options);
     } catch (err) {
       throw withCallSite(err, site);
     }

@@ -17,6 +17,7 @@ constexpr const char* kRead = "ERR_READ";
 constexpr const char* kEncode = "ERR_ENCODE";
 constexpr const char* kDecode = "ERR_DECODE";
 constexpr const char* kNoAudio = "ERR_NO_AUDIO";
+constexpr const char* kNoVideo = "ERR_NO_VIDEO";
 constexpr const char* kNotStarted = "ERR_NOT_STARTED";
 constexpr const char* kAlreadyStarted = "ERR_ALREADY_STARTED";
 constexpr const char* kRangeNotBuffered = "ERR_RANGE_NOT_BUFFERED";

@@ -73,7 +73,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
                       InstanceMethod("cancel", &Recorder::Cancel), InstanceMethod("stats", &Recorder::Stats),
                       InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels),
                       InstanceMethod("setSource", &Recorder::SetSource),
-                      InstanceMethod("toTimeline", &Recorder::ToTimeline)});
+                      InstanceMethod("toTimeline", &Recorder::ToTimeline),
+                      InstanceMethod("grab", &Recorder::Grab)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -278,6 +279,25 @@ void Recorder::SetMeter(std::shared_ptr<AudioMeter> m) {
     meter_ = std::move(m);
   }
   // `old` stops and joins here, outside the lock (or later, on the ingest thread, if it is waiting on it).
+}
+
+// grab({ at: 'latest' | 'keyframe' | timelineSeconds, format, quality, width, height }): a frame, off the loop.
+Napi::Value Recorder::Grab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  GrabOptions g;
+  Napi::Value at = o.Get("at");
+  if (at.IsNumber()) {
+    g.at = GrabOptions::At::kInstant;
+    g.t = ClampUs(std::round(at.As<Napi::Number>().DoubleValue() * 1e6));  // 1.56 s is 1560000 µs
+  } else if (at.IsString() && at.As<Napi::String>().Utf8Value() == "keyframe") {
+    g.at = GrabOptions::At::kKeyframe;
+  }
+  g.format = Str(o, "format");
+  g.quality = (int)Num(o, "quality", 90);
+  g.width = (int)Num(o, "width", 0);
+  g.height = (int)Num(o, "height", 0);
+  return QueueGrab(env, RingOrThrow(env), g);
 }
 
 // toTimeline(epochMs): the timeline seconds of a wall-clock instant, by the same map saves use.

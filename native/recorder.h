@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "audio_meter.h"
+#include "grab_worker.h"
 #include "ingest.h"
 #include "packet_ring.h"
 #include "saves.h"
@@ -42,6 +43,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Levels(const Napi::CallbackInfo& info);
   Napi::Value SetSource(const Napi::CallbackInfo& info);
   Napi::Value ToTimeline(const Napi::CallbackInfo& info);
+  Napi::Value Grab(const Napi::CallbackInfo& info);
 
   using Build = std::function<void(Napi::Env, Napi::Function emit)>;
   void Post(Build build);  // runs build on the main thread

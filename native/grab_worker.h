@@ -1,0 +1,15 @@
+// grabFrame's AsyncWorker: GrabFrame (frame_grab.h) on a libuv worker, the result handed to JavaScript.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "frame_grab.h"
+#include "packet_ring.h"
+
+namespace avr {
+
+Napi::Promise QueueGrab(Napi::Env env, std::shared_ptr<PacketRing> ring, GrabOptions options);
+
+}  // namespace avr

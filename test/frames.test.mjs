@@ -1,0 +1,114 @@
+// grabFrame: the frame on screen at an instant, not just a frame. The test source's frames carry their
+// index in their brightness (lossless H.264, so the decoded pixels are exact); the ffmpeg CLI decoding
+// the same instant is the independent reference.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RecorderError } from 'av-rewind';
+import { recordToEnd } from './helpers/record.mjs';
+import { makeMedia, run, tmpDir } from './helpers/media.mjs';
+
+const FPS = 25;
+// Frame N has luma 16 + (N mod 50) × 4 (limited range): gray = (luma − 16) × 255 / 219.
+const indexOf = (gray) => {
+  let sum = 0;
+  for (const v of gray) sum += v;
+  return Math.round(((sum / gray.length) * 219) / 255 / 4);
+};
+
+async function patternSource(file, { bframes }) {
+  await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `nullsrc=s=64x48:r=${FPS},format=yuv420p,geq=lum='16+mod(N\\,50)*4':cb=128:cr=128`,
+    '-t', '6', '-c:v', 'libx264', '-qp', '0', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', String(bframes), '-pix_fmt', 'yuv420p', file]);
+  return file;
+}
+
+const frames = suite('grabFrame');
+let dir;
+frames.before(() => {
+  dir = tmpDir();
+});
+
+frames('the frame on screen at an instant: every frame, between frames, around keyframes, with and without B-frames', async () => {
+  for (const bframes of [0, 2, 3]) {
+    const src = await patternSource(path.join(dir, `pattern-b${bframes}.mp4`), { bframes });
+    const { rec } = await recordToEnd({ source: src });
+    const wrong = [];
+    // Frame k is shown over [k/25, (k+1)/25): probe its start, its middle and just before its end.
+    for (let k = 0; k < 6 * FPS - 1; k++) {
+      for (const t of [k / FPS, (k + 0.5) / FPS, (k + 1) / FPS - 0.0001]) {
+        const f = await rec.grabFrame({ at: t, clock: 'timeline', format: 'gray' });
+        if (indexOf(f.data) !== k % 50 || Math.abs(f.timeline - k / FPS) > 1e-6 || f.keyframe !== (k % 25 === 0))
+          wrong.push(`t=${t.toFixed(4)}: frame ${indexOf(f.data)} at ${f.timeline}${f.keyframe ? ' (key)' : ''}, want ${k % 50}`);
+      }
+    }
+    assert.equal(wrong.slice(0, 5), [], `bframes ${bframes}: ${wrong.length} wrong`);
+    await rec.stop();
+  }
+});
+
+frames('pixels equal the ffmpeg CLI decoding the same instant', async () => {
+  const src = await patternSource(path.join(dir, 'pattern-ref.mp4'), { bframes: 2 });
+  const { rec } = await recordToEnd({ source: src });
+  for (const k of [0, 1, 24, 25, 26, 49, 77, 124]) {
+    const ours = await rec.grabFrame({ at: k / FPS, clock: 'timeline', format: 'gray' });
+    const raw = path.join(dir, `ref-${k}.gray`);
+    await run('ffmpeg', ['-v', 'error', '-y', '-ss', String(k / FPS), '-i', src, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', raw]);
+    const ref = fs.readFileSync(raw);
+    assert.is(ours.data.length, ref.length);
+    let se = 0;
+    for (let i = 0; i < ref.length; i++) se += (ours.data[i] - ref[i]) ** 2;
+    const psnr = se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / ref.length));
+    assert.ok(psnr >= 40, `frame ${k}: PSNR ${psnr.toFixed(1)} dB`);
+  }
+  await rec.stop();
+});
+
+frames('latest, keyframe, formats, sizes and files', async () => {
+  const src = await makeMedia({ out: path.join(dir, 'av.mp4'), seconds: 3, width: 320, height: 240, gopSeconds: 1, bframes: 2 });
+  const { rec } = await recordToEnd({ source: src });
+  const latest = await rec.grabFrame();
+  assert.is(latest.format, 'jpeg');
+  assert.equal([...latest.data.subarray(0, 2)], [0xff, 0xd8]);
+  assert.equal([latest.width, latest.height], [320, 240]);
+  assert.ok(Math.abs(latest.timeline - (3 - 1 / 25)) < 1e-6, `latest at ${latest.timeline}`);
+  assert.is(latest.time, null); // a file read at full speed has no wall clock
+  const key = await rec.grabFrame({ at: 'keyframe', format: 'png', width: 160 });
+  assert.ok(key.keyframe && Math.abs(key.timeline - 2) < 1e-6, JSON.stringify({ ...key, data: undefined }));
+  assert.equal([key.width, key.height], [160, 120]);
+  assert.is(key.data.subarray(1, 4).toString(), 'PNG');
+  const rgba = await rec.grabFrame({ at: 1.5, clock: 'timeline', format: 'rgba', height: 60 });
+  assert.equal([rgba.width, rgba.height, rgba.stride, rgba.data.length], [80, 60, 320, 320 * 60]);
+  const out = path.join(dir, 'still.jpg');
+  const saved = await rec.grabFrame({ path: out, quality: 50 });
+  assert.is(saved.path, out);
+  assert.equal(fs.readFileSync(out), saved.data);
+  assert.equal(fs.readdirSync(dir).filter((f) => f.includes('partial')), []);
+  const worse = await rec.grabFrame({ quality: 5 });
+  assert.ok(worse.data.length < saved.data.length, `quality 5: ${worse.data.length} bytes, 50: ${saved.data.length}`);
+  await rec.stop();
+});
+
+frames('errors: no video, an instant not buffered, bad options', async () => {
+  const a = await makeMedia({ out: path.join(dir, 'a.mp4'), seconds: 2, video: false });
+  const { rec: audio } = await recordToEnd({ source: a });
+  const e1 = await audio.grabFrame().catch((e) => e);
+  assert.instance(e1, RecorderError);
+  assert.is(e1.code, 'ERR_NO_VIDEO');
+  await audio.stop();
+  const v = await makeMedia({ out: path.join(dir, 'v.mp4'), seconds: 2, audio: false });
+  const { rec } = await recordToEnd({ source: v });
+  const e2 = await rec.grabFrame({ at: 60, clock: 'timeline' }).catch((e) => e);
+  assert.is(e2.code, 'ERR_RANGE_NOT_BUFFERED');
+  const e3 = await rec.grabFrame({ at: new Date() }).catch((e) => e);
+  assert.is(e3.code, 'ERR_INVALID_ARG'); // a file read at full speed has no wall clock
+  for (const [o, re] of [[{ quality: 0 }, /quality/], [{ width: -1 }, /width/], [{ format: 'bmp' }, /format/], [{ fromat: 'png' }, /fromat/]]) {
+    const e = await rec.grabFrame(o).catch((err) => err);
+    assert.instance(e, RecorderError, JSON.stringify(o));
+    assert.is(e.code, 'ERR_INVALID_ARG');
+    assert.match(e.message, re);
+  }
+  await rec.stop();
+});
+
+frames.run();
