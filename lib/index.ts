@@ -8,4 +8,4 @@ export type { MeterOptions } from './options.js';
 export type { YtdlpOptions } from './ytdlp.js';
 export type { LevelWindow, LevelEvent, Levels, LevelsQuery } from './levels.js';
 export type { Spike, SpikeOptions, SpikeClipEvent } from './spikes.js';
-export type { Frame, FrameFormat, GrabFrameOptions } from './frames.js';
+export type { Frame, FrameFormat, GrabFrameOptions, CaptureOptions, FrameCapture } from './frames.js';

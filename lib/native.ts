@@ -16,7 +16,7 @@ export interface NativeRecorder {
    */
   meter(track: number | null, windowSeconds?: number): void;
   /** A frame at 'latest', 'keyframe' or a timeline instant (seconds). */
-  grab(o: { at: string | number; format: string; quality: number; width?: number; height?: number }): Promise<{
+  grab(o: { at: string | number; keyframeOnly?: boolean; format: string; quality: number; width?: number; height?: number }): Promise<{
     data: Buffer;
     width: number;
     height: number;

@@ -18,7 +18,7 @@ import {
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
 import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
-import { grabFrame, type Frame, type GrabFrameOptions } from './frames.js';
+import { FrameCapture, grabFrame, type CaptureOptions, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
 import { attachSpikeHandler, normalizeSpikeOptions, type Spike, type SpikeClipEvent, type SpikeHost, type SpikeOptions } from './spikes.js';
 
@@ -324,6 +324,31 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     try {
       this.#assertBuffer();
       return await grabFrame({ native: this.#native, wallClock: this.#wallClock }, options);
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  /**
+   * Frames every `everySeconds` of the recorder's timeline into `dir`, from the buffer: see CaptureOptions.
+   * Returns the capture: its 'frame' and 'error' events, and stop().
+   */
+  captureFrames(options: CaptureOptions): FrameCapture {
+    const site = callSite(this.captureFrames);
+    try {
+      this.#assertBuffer();
+      return new FrameCapture(
+        {
+          native: this.#native,
+          wallClock: this.#wallClock,
+          newest: () => (this.#state === 'stopping' || this.#state === 'stopped' ? null : this.#native.stats().newest),
+          gopSeconds: () => {
+            const s = this.#native.stats();
+            return s.gops > 1 ? (s.newest - s.oldest) / s.gops : null;
+          },
+        },
+        options,
+      );
     } catch (err) {
       throw withCallSite(err, site);
     }

@@ -150,6 +150,7 @@ Grabbed GrabFrame(const PacketRing& ring, const GrabOptions& o) {
   if (!tp || !tp->par || tp->type != AVMEDIA_TYPE_VIDEO) Fail(code::kNoVideo, "The source has no video track");
   if (!pk[0]->key) Fail(code::kRangeNotBuffered, "No keyframe is buffered before that instant");
 
+  if (o.keyframe_only) t = INT64_MAX;  // whatever the keyframe shows
   VideoDecoder dec(tp->par.get());
   FramePtr best = MakeFrame();
   bool have = false, best_key = false;
@@ -172,7 +173,7 @@ Grabbed GrabFrame(const PacketRing& ring, const GrabOptions& o) {
   for (size_t i = 0; i < pk.size() && more; i++) {
     const RingEntry& e = *pk[i];
     if (e.session != pk[0]->session) break;  // a reconnect with other parameters: this GOP ends here
-    if (o.at == GrabOptions::At::kKeyframe && i > 0) break;  // the fast path: one decode
+    if ((o.at == GrabOptions::At::kKeyframe || o.keyframe_only) && i > 0) break;  // the fast path: one decode
     e.pkt.Fill(pkt.get());
     pkt->pts = e.pts;
     pkt->dts = e.dts;

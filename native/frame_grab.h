@@ -15,6 +15,7 @@ namespace avr {
 struct GrabOptions {
   enum class At { kLatest, kKeyframe, kInstant } at = At::kLatest;
   int64_t t = 0;             // kInstant: timeline µs
+  bool keyframe_only = false;  // kInstant: the keyframe at or before t (one decode), not the frame at t
   std::string format = "jpeg";  // jpeg | png | rgb24 | rgba | gray
   int quality = 90;          // jpeg, 1–100
   int width = 0, height = 0;  // 0: from the other (aspect kept) or the frame's own

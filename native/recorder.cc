@@ -293,6 +293,7 @@ Napi::Value Recorder::Grab(const Napi::CallbackInfo& info) {
   } else if (at.IsString() && at.As<Napi::String>().Utf8Value() == "keyframe") {
     g.at = GrabOptions::At::kKeyframe;
   }
+  g.keyframe_only = Bool(o, "keyframeOnly", false);
   g.format = Str(o, "format");
   g.quality = (int)Num(o, "quality", 90);
   g.width = (int)Num(o, "width", 0);

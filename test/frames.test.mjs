@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecorderError } from 'av-rewind';
 import { recordToEnd } from './helpers/record.mjs';
-import { makeMedia, run, tmpDir } from './helpers/media.mjs';
+import { makeMedia, run, tmpDir, waitFor } from './helpers/media.mjs';
 
 const FPS = 25;
 // Frame N has luma 16 + (N mod 50) × 4 (limited range): gray = (luma − 16) × 255 / 219.
@@ -88,6 +88,42 @@ frames('latest, keyframe, formats, sizes and files', async () => {
   assert.ok(worse.data.length < saved.data.length, `quality 5: ${worse.data.length} bytes, 50: ${saved.data.length}`);
   await rec.stop();
 });
+
+frames('captureFrames: one frame per interval of the timeline, named in order; keyframes only when the interval spans a GOP', async () => {
+  const src = await patternSource(path.join(dir, 'pattern-cap.mp4'), { bframes: 2 });
+  for (const [every, keyOnly] of [[1, true], [0.5, false]]) {
+    const { Recorder } = await import('av-rewind');
+    const rec = new Recorder({ source: src, readRate: 4, statsInterval: 0 });
+    await rec.start();
+    const out = path.join(dir, `cap-${every}`);
+    const cap = rec.captureFrames({ everySeconds: every, dir: out, format: 'png' });
+    const got = [];
+    cap.on('frame', (f) => got.push(f));
+    cap.on('error', (e) => assert.unreachable(String(e)));
+    await new Promise((r) => rec.once('end', r));
+    await waitFor(() => got.length >= Math.round(5 / every), { message: () => `${got.length} frames` });
+    await cap.stop();
+    await rec.stop();
+    // Instants on the grid of the timeline; each frame is the one on screen at its instant (with
+    // keyframes only: the keyframe at or before it, which here is the instant itself).
+    const times = got.map((f) => +f.timeline.toFixed(6));
+    const first = Math.ceil(times[0] / every - 1e-9) * every;
+    const want = times.map((_, i) => +(Math.floor((first + i * every) * FPS + 1e-9) / FPS).toFixed(6));
+    assert.equal(times, want, `every ${every}`);
+    assert.ok(first <= 1 && got.length >= Math.round(5 / every), `${times}`);
+    assert.ok(got.every((f) => f.keyframe === (keyOnly || Number.isInteger(+f.timeline.toFixed(6)))), JSON.stringify(got.map((f) => [f.timeline, f.keyframe])));
+    const names = fs.readdirSync(out).filter((n) => !n.endsWith('.gray'));
+    assert.equal(names, got.map((f) => path.basename(f.path)).sort());
+    assert.equal(got.map((f) => path.basename(f.path)), [...names].sort(), 'names sort in time order');
+    for (const f of got) assert.is(indexOf(await grayOf(f.path)), Math.round(f.timeline * FPS) % 50, f.path);
+  }
+});
+
+// A PNG's pixels as gray, by the ffmpeg CLI.
+async function grayOf(file) {
+  await run('ffmpeg', ['-v', 'error', '-y', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', `${file}.gray`]);
+  return fs.readFileSync(`${file}.gray`);
+}
 
 frames('errors: no video, an instant not buffered, bad options', async () => {
   const a = await makeMedia({ out: path.join(dir, 'a.mp4'), seconds: 2, video: false });
