@@ -330,6 +330,42 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /**
+   * Live frames for previews: at most `fps` a second (default 5), each the newest frame when it is taken.
+   * Decoding happens only while the loop asks for the next frame: a slow consumer gets the newest frame,
+   * never a backlog, and nothing is decoded after the loop ends. Ends when the recorder stops (or its
+   * source ends and its last frame was given).
+   */
+  async *frames(options: Omit<GrabFrameOptions, 'at' | 'clock' | 'path'> & { fps?: number } = {}): AsyncGenerator<Frame, void, undefined> {
+    const site = callSite(this.frames);
+    if (!isObject(options)) throw withCallSite(invalid('options', 'an object of frame options', options), site);
+    const { fps = 5, ...grab } = options;
+    if (typeof fps !== 'number' || !(fps >= 0.01 && fps <= 120)) throw withCallSite(invalid('fps', 'a number of frames per second from 0.01 to 120', fps), site);
+    checkKeys(grab, ['format', 'quality', 'width', 'height'], 'frames options');
+    const live = () => this.#state === 'recording' || this.#state === 'reconnecting' || this.#state === 'ended';
+    let last = -Infinity;
+    let takenAt = 0;
+    while (live()) {
+      const wait = takenAt + 1000 / fps - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!live()) return;
+      let frame: Frame;
+      try {
+        frame = await grabFrame({ native: this.#native, wallClock: this.#wallClock }, grab);
+      } catch (err) {
+        if (!live()) return;
+        throw withCallSite(err, site);
+      }
+      takenAt = Date.now();
+      if (frame.timeline <= last) {
+        if (this.#state === 'ended') return; // its last frame was given
+        continue; // nothing newer yet: try again at the next tick of the rate
+      }
+      last = frame.timeline;
+      yield frame;
+    }
+  }
+
+  /**
    * Frames every `everySeconds` of the recorder's timeline into `dir`, from the buffer: see CaptureOptions.
    * Returns the capture: its 'frame' and 'error' events, and stop().
    */

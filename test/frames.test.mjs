@@ -119,6 +119,30 @@ frames('captureFrames: one frame per interval of the timeline, named in order; k
   }
 });
 
+frames('frames(): the newest frame at the asked rate while the loop runs; it ends with the loop, or with the source', async () => {
+  const { Recorder, syntheticSource } = await import('av-rewind');
+  const rec = new Recorder({ ...syntheticSource({ width: 320, height: 240, fps: 25 }), statsInterval: 0 });
+  await rec.start();
+  const got = [];
+  for await (const f of rec.frames({ fps: 5, width: 160 })) {
+    got.push(f);
+    if (got.length === 4) break;
+  }
+  assert.is(got.length, 4);
+  for (const f of got) assert.equal([f.format, f.width, f.height, f.data[0], f.data[1]], ['jpeg', 160, 120, 0xff, 0xd8]);
+  for (let i = 1; i < got.length; i++) assert.ok(got[i].timeline > got[i - 1].timeline, got.map((f) => f.timeline).join());
+  await rec.stop();
+  // A source that ends: the loop gets frames, then ends by itself after the last one.
+  const src = await patternSource(path.join(dir, 'pattern-iter.mp4'), { bframes: 0 });
+  const ended = new Recorder({ source: src, statsInterval: 0 });
+  await ended.start();
+  await new Promise((r) => ended.once('end', r));
+  const last = [];
+  for await (const f of ended.frames({ fps: 50, format: 'gray' })) last.push(f.timeline);
+  assert.equal(last, [6 - 1 / FPS]);
+  await ended.stop();
+});
+
 // A PNG's pixels as gray, by the ffmpeg CLI.
 async function grayOf(file) {
   await run('ffmpeg', ['-v', 'error', '-y', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', `${file}.gray`]);
