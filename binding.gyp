@@ -10,6 +10,7 @@
         "native/audio_decoder.cc",
         "native/audio_meter.cc",
         "native/clip.cc",
+        "native/decoder.cc",
         "native/encoder.cc",
         "native/frame_grab.cc",
         "native/grab_worker.cc",

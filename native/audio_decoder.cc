@@ -1,18 +1,13 @@
 #include "audio_decoder.h"
 
+#include "decoder.h"
 #include "errors.h"
 
 namespace avr {
 
 AudioDecoder::AudioDecoder(const AVCodecParameters* par) {
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) Fail(code::kDecode, std::string("No decoder for ") + avcodec_get_name(par->codec_id));
-  dec_.reset(avcodec_alloc_context3(codec));
-  if (!dec_) Fail(code::kDecode, "Out of memory");
-  Check(avcodec_parameters_to_context(dec_.get(), par), code::kDecode, "Could not configure the audio decoder");
-  dec_->pkt_timebase = kMicros;
-  dec_->thread_count = 1;  // a meter is one light thread; audio decoders barely use more
-  Check(avcodec_open2(dec_.get(), codec, nullptr), code::kDecode, "Could not open the audio decoder");
+  // A meter is one light thread; audio decoders barely use more.
+  dec_ = OpenDecoder(par, kMicros, 1, code::kDecode);
   frame_ = MakeFrame();
   out_ = MakeFrame();
   if (!frame_ || !out_) Fail(code::kDecode, "Out of memory");

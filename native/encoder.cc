@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "decoder.h"
 #include "errors.h"
 
 namespace avr {
@@ -24,12 +25,7 @@ bool StreamEncoder::NeedsEncoding(const AVCodecParameters* par) {
 std::unique_ptr<StreamEncoder> StreamEncoder::Open(const AVStream* in, const EncoderOptions& opts) {
   std::unique_ptr<StreamEncoder> e(new StreamEncoder());
   e->in_tb_ = in->time_base;
-  const AVCodec* dcodec = avcodec_find_decoder(in->codecpar->codec_id);
-  if (!dcodec) Fail(code::kEncode, std::string("No decoder for raw input ") + avcodec_get_name(in->codecpar->codec_id));
-  e->dec_.reset(avcodec_alloc_context3(dcodec));
-  Check(avcodec_parameters_to_context(e->dec_.get(), in->codecpar), code::kEncode, "Could not set up the raw decoder");
-  e->dec_->pkt_timebase = in->time_base;
-  Check(avcodec_open2(e->dec_.get(), dcodec, nullptr), code::kEncode, "Could not open the raw decoder");
+  e->dec_ = OpenDecoder(in->codecpar, in->time_base, 1, code::kEncode);
   e->decoded_ = MakeFrame();
   e->converted_ = MakeFrame();
   e->out_ = MakePacket();

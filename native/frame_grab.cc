@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstring>
 
+#include "decoder.h"
 #include "errors.h"
 
 namespace avr {
@@ -14,14 +15,8 @@ namespace {
 class VideoDecoder {
  public:
   explicit VideoDecoder(const AVCodecParameters* par) {
-    const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-    if (!codec) Fail(code::kDecode, std::string("No decoder for ") + avcodec_get_name(par->codec_id));
-    dec_.reset(avcodec_alloc_context3(codec));
-    if (!dec_) Fail(code::kDecode, "Out of memory");
-    Check(avcodec_parameters_to_context(dec_.get(), par), code::kDecode, "Could not configure the video decoder");
-    dec_->pkt_timebase = kMicros;
-    dec_->thread_count = 0;  // one grab is bounded work on a worker: use the cores
-    Check(avcodec_open2(dec_.get(), codec, nullptr), code::kDecode, "Could not open the video decoder");
+    // One grab is bounded work on a worker: use the cores.
+    dec_ = OpenDecoder(par, kMicros, 0, code::kDecode);
     frame_ = MakeFrame();
     if (!frame_) Fail(code::kDecode, "Out of memory");
   }
