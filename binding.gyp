@@ -14,14 +14,18 @@
         "native/encoder.cc",
         "native/frame_grab.cc",
         "native/grab_worker.cc",
+        "native/image.cc",
         "native/ingest.cc",
+        "native/input.cc",
         "native/js_convert.cc",
         "native/muxer.cc",
         "native/packet_ring.cc",
         "native/recorder.cc",
         "native/saves.cc",
+        "native/snapshot.cc",
         "native/subscription.cc",
         "native/timeline.cc",
+        "native/video_decoder.cc",
         "native/wall_clock.cc"
       ],
       "include_dirs": [

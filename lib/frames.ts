@@ -9,7 +9,7 @@ import type { NativeRecorder } from './native.js';
 import { checkKeys, invalid, isObject, nonEmptyString, positiveSeconds } from './options.js';
 
 export type FrameFormat = 'jpeg' | 'png' | 'rgb24' | 'rgba' | 'gray';
-const FORMATS: readonly FrameFormat[] = ['jpeg', 'png', 'rgb24', 'rgba', 'gray'];
+export const FORMATS: readonly FrameFormat[] = ['jpeg', 'png', 'rgb24', 'rgba', 'gray'];
 
 export interface GrabFrameOptions {
   /**
@@ -51,15 +51,8 @@ const size = (name: string, v: unknown): number | undefined => {
   return v;
 };
 
-export interface GrabContext {
-  native: NativeRecorder;
-  wallClock: boolean;
-}
-
-export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | undefined, keyframeOnly = false): Promise<Frame> {
-  const o: Record<string, unknown> = options === undefined ? {} : isObject(options) ? options : {};
-  if (options !== undefined && !isObject(options)) throw invalid('options', 'an object of grab options', options);
-  checkKeys(o, ['at', 'clock', 'format', 'quality', 'width', 'height', 'path'], 'grabFrame options');
+/** The picture options grabFrame, captureFrames, frames() and snapshot() share, checked. */
+export function imageOptions(o: Record<string, unknown>): { format: FrameFormat; quality: number; width?: number; height?: number } {
   const format = (o.format ?? 'jpeg') as FrameFormat;
   if (!FORMATS.includes(format)) throw invalid('format', `one of ${FORMATS.join(', ')}`, o.format);
   let quality = 90;
@@ -70,6 +63,19 @@ export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | un
     quality = o.quality;
   }
   const width = size('width', o.width), height = size('height', o.height);
+  return { format, quality, width, height };
+}
+
+export interface GrabContext {
+  native: NativeRecorder;
+  wallClock: boolean;
+}
+
+export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | undefined, keyframeOnly = false): Promise<Frame> {
+  const o: Record<string, unknown> = options === undefined ? {} : isObject(options) ? options : {};
+  if (options !== undefined && !isObject(options)) throw invalid('options', 'an object of grab options', options);
+  checkKeys(o, ['at', 'clock', 'format', 'quality', 'width', 'height', 'path'], 'grabFrame options');
+  const { format, quality, width, height } = imageOptions(o);
   const clock = o.clock ?? 'wall';
   if (clock !== 'wall' && clock !== 'timeline') throw invalid('clock', "'wall' or 'timeline'", clock);
   const file = o.path === undefined ? undefined : nonEmptyString('path', o.path);
@@ -103,7 +109,8 @@ export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | un
   return frame;
 }
 
-async function writeAtomically(file: string, data: Buffer): Promise<void> {
+/** Writes `data` to a temporary file beside `file`, then renames it into place. */
+export async function writeAtomically(file: string, data: Buffer): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.partial`);
   try {
     await writeFile(tmp, data);

@@ -2,6 +2,7 @@ export { Recorder, type RecorderEvents } from './recorder.js';
 export { RecorderError, ErrorCodes, type RecorderErrorCode } from './errors.js';
 export { syntheticSource, type SyntheticOptions } from './synthetic.js';
 export { versions } from './native.js';
+export { snapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
 export type { RecorderOptions, ReconnectOptions, EncoderOptions, SaveOptions, SaveRange } from './options.js';
 export type { SourceInfo, StreamInfo, RecorderStats, RecorderState, SaveResult, Gap } from './types.js';
 export type { MeterOptions } from './options.js';

@@ -51,6 +51,11 @@ export interface RawLevels {
 interface Binding {
   NativeRecorder: new (options: Record<string, unknown>) => NativeRecorder;
   setErrorClass(cls: typeof RecorderError): void;
+  /** Connect, first decodable video frame, disconnect: on a libuv worker; cancel() aborts it. */
+  snapshot(o: Record<string, unknown>): {
+    promise: Promise<{ data: Buffer; width: number; height: number; stride?: number; timeline: number; time: number; keyframe: boolean; bytesRead: number }>;
+    cancel(): void;
+  };
   versions(): { libavformat: string; libavcodec: string; libavutil: string; ffmpeg: string; libx264: boolean };
   /** Tests only: the wall-clock estimator run over (timeline µs, arrival µs) samples. */
   simulateWallClock(t: Float64Array, arrival: Float64Array): Float64Array;

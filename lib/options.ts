@@ -210,7 +210,7 @@ function isRegularFile(source: string): boolean {
 }
 
 /** A path as a file: URL for libavformat, so that no ':' in it is read as a protocol. */
-function fileUrl(source: string): string {
+export function fileUrl(source: string): string {
   return source.startsWith('file:') ? source : `file:${path.resolve(source)}`;
 }
 
@@ -224,9 +224,8 @@ export interface NormalizedOptions {
   meter: { windowSeconds: number; levelInterval: number; always: boolean };
 }
 
-export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
-  if (!isObject(o)) throw invalid('options', 'an object with at least { source }', o);
-  checkKeys(o, RECORDER_KEYS, 'Recorder options');
+/** What a Recorder and snapshot() share: the source, its format and its demuxer options. */
+export function sourceFields(o: Record<string, unknown>): { source: string; format?: string; inputOptions: Record<string, string> } {
   const source = nonEmptyString('source', o.source);
   const format = o.format === undefined ? undefined : nonEmptyString('format', o.format);
   const inputOptions: Record<string, string> = {};
@@ -239,6 +238,13 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
       inputOptions[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
     }
   }
+  return { source, format, inputOptions };
+}
+
+export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
+  if (!isObject(o)) throw invalid('options', 'an object with at least { source }', o);
+  checkKeys(o, RECORDER_KEYS, 'Recorder options');
+  const { source, format, inputOptions } = sourceFields(o);
   let readRate = 0;
   if (o.readRate === 'native') readRate = 1;
   else if (o.readRate !== undefined) {

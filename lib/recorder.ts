@@ -138,6 +138,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       reconnects: s.reconnects,
       gaps: s.gaps,
       memory: s.memory,
+      framesDecoded: s.framesDecoded,
       totalPackets: s.totalPackets,
       evictedPackets: s.evictedPackets,
     };

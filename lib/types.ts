@@ -55,6 +55,8 @@ export interface RecorderStats {
   gaps: Gap[];
   /** Native memory held by the buffer (packet buffers plus bookkeeping), as reported to V8. */
   memory: number;
+  /** Video frames decoded so far by grabFrame, captureFrames and frames() (what frame grabs cost). */
+  framesDecoded: number;
   totalPackets: number;
   evictedPackets: number;
 }
@@ -108,6 +110,7 @@ export interface RawStats {
   memory: number;
   reconnects: number;
   bytesRead: number;
+  framesDecoded: number;
   gaps: Gap[];
 }
 export interface RawSaveResult {

@@ -5,6 +5,7 @@
 
 #include "js_convert.h"
 #include "recorder.h"
+#include "snapshot.h"
 #include "wall_clock.h"
 
 namespace {
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("snapshot", Napi::Function::New(env, avr::SnapshotBinding));
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("simulateWallClock", Napi::Function::New(env, SimulateWallClock));
   return exports;

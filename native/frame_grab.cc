@@ -1,121 +1,116 @@
 #include "frame_grab.h"
 
-#include <algorithm>
 #include <climits>
-#include <cstring>
+#include <string>
+#include <vector>
 
-#include "decoder.h"
 #include "errors.h"
 
 namespace avr {
 
 namespace {
 
-// Decodes one connection's video packets (doc/examples/decode_video.c): send, then receive all.
-class VideoDecoder {
- public:
-  explicit VideoDecoder(const AVCodecParameters* par) {
-    // One grab is bounded work on a worker: use the cores.
-    dec_ = OpenDecoder(par, kMicros, 0, code::kDecode);
-    frame_ = MakeFrame();
-    if (!frame_) Fail(code::kDecode, "Out of memory");
-  }
-  // `take(frame)` returns false to stop. pkt null drains.
-  template <typename Take>
-  bool Decode(const AVPacket* pkt, Take take) {
-    const int ret = avcodec_send_packet(dec_.get(), pkt);
-    if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) return true;  // a damaged packet: go on
-    for (;;) {
-      const int r = avcodec_receive_frame(dec_.get(), frame_.get());
-      if (r < 0) return true;
-      const bool more = take(frame_.get());
-      av_frame_unref(frame_.get());
-      if (!more) return false;
-    }
-  }
+// A GOP prefix longer than this is decoded with frame threads (fast, but frames come out only when
+// drained), unless 'latest' grabs come at a steady rate and the cached decoder will go on from here.
+constexpr size_t kColdPackets = 8;
+constexpr int64_t kSteadyUs = 1'500'000;
 
- private:
-  CodecPtr dec_;
-  FramePtr frame_;
+void FillPacket(AVPacket* pkt, const RingEntry& e) {
+  e.pkt.Fill(pkt);
+  pkt->pts = e.pts;
+  pkt->dts = e.dts;
+  pkt->duration = e.duration;
+  if (e.key) pkt->flags |= AV_PKT_FLAG_KEY;
+}
+
+struct Pick {
+  FramePtr frame = MakeFrame();
+  int64_t pts = INT64_MIN;
+  bool key = false, have = false;
 };
 
-AVPixelFormat RawFormat(const std::string& f) {
-  if (f == "rgb24") return AV_PIX_FMT_RGB24;
-  if (f == "rgba") return AV_PIX_FMT_RGBA;
-  if (f == "gray") return AV_PIX_FMT_GRAY8;
-  return AV_PIX_FMT_NONE;
-}
-
-// The output size: both given, one given (the other from the frame's display aspect, even for 4:2:0
-// encoders), or the frame's own.
-void OutputSize(const AVFrame* f, const GrabOptions& o, bool even, int* w, int* h) {
-  const AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : AVRational{1, 1};
-  const double dar = (double)f->width * sar.num / (f->height * (double)sar.den);
-  *w = o.width;
-  *h = o.height;
-  if (!*w && !*h) {
-    *w = f->width;
-    *h = f->height;
-  } else if (!*w) {
-    *w = std::max(1, (int)std::lround(*h * dar));
-  } else if (!*h) {
-    *h = std::max(1, (int)std::lround(*w / dar));
-  }
-  if (even) {
-    *w = std::max(2, *w & ~1);
-    *h = std::max(2, *h & ~1);
-  }
-}
-
-FramePtr Scale(const AVFrame* in, AVPixelFormat fmt, int w, int h) {
-  SwsPtr sws(sws_getContext(in->width, in->height, (AVPixelFormat)in->format, w, h, fmt, SWS_BICUBIC, nullptr,
-                            nullptr, nullptr));
-  if (!sws) Fail(code::kEncode, "Could not set up the scaler");
-  FramePtr out = MakeFrame();
-  if (!out) Fail(code::kEncode, "Out of memory");
-  out->format = fmt;
-  out->width = w;
-  out->height = h;
-  Check(av_frame_get_buffer(out.get(), 0), code::kEncode, "Out of memory");
-  sws_scale(sws.get(), in->data, in->linesize, 0, in->height, out->data, out->linesize);
-  return out;
-}
-
-std::vector<uint8_t> Encode(const AVFrame* in, const GrabOptions& o, int w, int h) {
-  const bool jpeg = o.format == "jpeg";
-  const AVCodec* codec = avcodec_find_encoder(jpeg ? AV_CODEC_ID_MJPEG : AV_CODEC_ID_PNG);
-  if (!codec) Fail(code::kEncode, std::string("This FFmpeg has no ") + (jpeg ? "mjpeg" : "png") + " encoder");
-  const AVPixelFormat fmt = jpeg ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_RGB24;
-  FramePtr scaled = Scale(in, fmt, w, h);
-  CodecPtr enc(avcodec_alloc_context3(codec));
-  if (!enc) Fail(code::kEncode, "Out of memory");
-  enc->width = w;
-  enc->height = h;
-  enc->pix_fmt = fmt;
-  enc->time_base = {1, 25};
-  if (jpeg) {
-    // quality 100 → qscale 2 (best), 1 → 31.
-    const int q = 2 + (100 - std::clamp(o.quality, 1, 100)) * 29 / 99;
-    enc->flags |= AV_CODEC_FLAG_QSCALE;
-    enc->global_quality = q * FF_QP2LAMBDA;
-    scaled->quality = enc->global_quality;
-  }
-  Check(avcodec_open2(enc.get(), codec, nullptr), code::kEncode, "Could not open the image encoder");
-  Check(avcodec_send_frame(enc.get(), scaled.get()), code::kEncode, "Could not encode the frame");
-  Check(avcodec_send_frame(enc.get(), nullptr), code::kEncode, "Could not encode the frame");
+// Decodes `pk` (one connection's packets from a keyframe) on a fresh decoder and picks the frame on
+// screen at t: frames come out in presentation order, so the last with pts <= t (the first frame when
+// none is).
+Pick DecodeFresh(const std::vector<const RingEntry*>& pk, const AVCodecParameters* par, int64_t t, bool one,
+                 std::atomic<int64_t>* decoded) {
+  // One packet: frame threads would only add their start-up. A GOP: use the cores.
+  VideoDecoder dec(par, kMicros, one ? 1 : 0, decoded);
+  Pick p;
+  auto take = [&](AVFrame* f) {
+    const int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    if (p.have && pts > t) return false;
+    av_frame_unref(p.frame.get());
+    av_frame_ref(p.frame.get(), f);
+    p.pts = pts;
+    p.key = f->key_frame;
+    p.have = true;
+    return pts <= t;
+  };
   PacketPtr pkt = MakePacket();
-  std::vector<uint8_t> out;
-  while (avcodec_receive_packet(enc.get(), pkt.get()) >= 0) {
-    out.insert(out.end(), pkt->data, pkt->data + pkt->size);
+  bool more = true;
+  for (size_t i = 0; i < pk.size() && more && !(one && i > 0); i++) {
+    FillPacket(pkt.get(), *pk[i]);
+    more = dec.Decode(pkt.get(), take);
     av_packet_unref(pkt.get());
   }
-  if (out.empty()) Fail(code::kEncode, "The image encoder produced nothing");
-  return out;
+  if (more) dec.Decode(nullptr, take);
+  return p;
 }
 
 }  // namespace
 
-Grabbed GrabFrame(const PacketRing& ring, const GrabOptions& o) {
+// 'latest' on the cached decoder: returns false when it can't answer exactly (a codec that reorders or
+// holds frames back, or a long cold start), and the caller decodes afresh.
+static bool LatestFromCache(FrameCache& c, const std::vector<const RingEntry*>& pk, const AVCodecParameters* par,
+                            Pick* out) {
+  const RingEntry& k = *pk[0];
+  const int64_t now = av_gettime_relative();
+  const bool steady = c.last_grab_us_ && now - c.last_grab_us_ < kSteadyUs;
+  c.last_grab_us_ = now;
+  const bool same = c.dec_ && c.session_ == k.session && c.key_dts_ == k.dts && c.fed_dts_ <= pk.back()->dts;
+  if (!same) {
+    c.dec_.reset();
+    if (par->video_delay > 0) return false;            // B-frames: frames leave the decoder late
+    if (pk.size() > kColdPackets && !steady) return false;  // a one-off grab: frame threads are faster
+    // One thread: each frame comes out as soon as its packet is in.
+    c.dec_ = std::make_unique<VideoDecoder>(par, kMicros, 1, &c.decoded);
+    c.session_ = k.session;
+    c.key_dts_ = k.dts;
+    c.fed_dts_ = INT64_MIN;
+    c.best_ = MakeFrame();
+    c.best_pts_ = INT64_MIN;
+  }
+  auto take = [&](AVFrame* f) {
+    const int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    if (pts >= c.best_pts_) {
+      av_frame_unref(c.best_.get());
+      av_frame_ref(c.best_.get(), f);
+      c.best_pts_ = pts;
+      c.best_key_ = f->key_frame;
+    }
+    return true;
+  };
+  PacketPtr pkt = MakePacket();
+  for (const RingEntry* e : pk) {
+    if (e->dts <= c.fed_dts_) continue;
+    FillPacket(pkt.get(), *e);
+    c.dec_->Decode(pkt.get(), take);
+    av_packet_unref(pkt.get());
+    c.fed_dts_ = e->dts;
+  }
+  if (c.dec_->held() > 0 || c.dec_->reorders() || c.best_pts_ == INT64_MIN) {
+    c.dec_.reset();  // not exact this way for this stream: decode afresh from now on
+    return false;
+  }
+  av_frame_ref(out->frame.get(), c.best_.get());
+  out->pts = c.best_pts_;
+  out->key = c.best_key_;
+  out->have = true;
+  return true;
+}
+
+Grabbed GrabFrame(const PacketRing& ring, const GrabOptions& o, FrameCache& cache) {
   RangeQuery q;
   q.slack = 0;
   const RingStats stats = ring.Stats();
@@ -136,64 +131,30 @@ Grabbed GrabFrame(const PacketRing& ring, const GrabOptions& o) {
     q.to = INT64_MAX / 4;
   }
   RangeResult r = ring.Query(q);
-  // Video is the key track when there is video at all.
+  // Video is the key track when there is video at all. One connection's packets: a reconnect with other
+  // parameters ends this GOP.
   const int vt = r.key_track;
   std::vector<const RingEntry*> pk;
   for (const RingEntry& e : r.packets)
-    if (e.track == vt) pk.push_back(&e);
+    if (e.track == vt && (pk.empty() || e.session == pk[0]->session)) pk.push_back(&e);
   const TrackParams* tp = !pk.empty() && pk[0]->session && vt < (int)pk[0]->session->size() ? &(*pk[0]->session)[vt] : nullptr;
   if (!tp || !tp->par || tp->type != AVMEDIA_TYPE_VIDEO) Fail(code::kNoVideo, "The source has no video track");
   if (!pk[0]->key) Fail(code::kRangeNotBuffered, "No keyframe is buffered before that instant");
 
-  if (o.keyframe_only) t = INT64_MAX;  // whatever the keyframe shows
-  VideoDecoder dec(tp->par.get());
-  FramePtr best = MakeFrame();
-  bool have = false, best_key = false;
-  int64_t best_pts = INT64_MIN;
-  // Frames come out in presentation order: the one on screen at t is the last with pts <= t.
-  auto take = [&](AVFrame* f) {
-    const int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
-    if (have && pts > t) return false;
-    if (pts <= t || !have) {
-      av_frame_unref(best.get());
-      av_frame_ref(best.get(), f);
-      best_pts = pts;
-      best_key = f->key_frame;
-      have = true;
-    }
-    return pts <= t;
-  };
-  PacketPtr pkt = MakePacket();
-  bool more = true;
-  for (size_t i = 0; i < pk.size() && more; i++) {
-    const RingEntry& e = *pk[i];
-    if (e.session != pk[0]->session) break;  // a reconnect with other parameters: this GOP ends here
-    if ((o.at == GrabOptions::At::kKeyframe || o.keyframe_only) && i > 0) break;  // the fast path: one decode
-    e.pkt.Fill(pkt.get());
-    pkt->pts = e.pts;
-    pkt->dts = e.dts;
-    pkt->duration = e.duration;
-    if (e.key) pkt->flags |= AV_PKT_FLAG_KEY;
-    more = dec.Decode(pkt.get(), take);
-    av_packet_unref(pkt.get());
+  const bool one = o.at == GrabOptions::At::kKeyframe || o.keyframe_only;  // the fast path: one decode
+  Pick p;
+  bool cached = false;
+  if (o.at == GrabOptions::At::kLatest) {
+    std::unique_lock<std::mutex> lock(cache.mu_, std::try_to_lock);  // busy: decode on our own
+    if (lock.owns_lock()) cached = LatestFromCache(cache, pk, tp->par.get(), &p);
   }
-  if (more) dec.Decode(nullptr, take);
-  if (!have) Fail(code::kDecode, "No frame could be decoded there");
+  if (!cached) p = DecodeFresh(pk, tp->par.get(), one ? INT64_MAX : t, one, &cache.decoded);
+  if (!p.have) Fail(code::kDecode, "No frame could be decoded there");
 
   Grabbed g;
-  g.pts = best_pts;
-  g.key = best_key;
-  const AVPixelFormat raw = RawFormat(o.format);
-  OutputSize(best.get(), o, raw == AV_PIX_FMT_NONE && o.format == "jpeg", &g.width, &g.height);
-  if (raw != AV_PIX_FMT_NONE) {
-    FramePtr out = Scale(best.get(), raw, g.width, g.height);
-    const int bpp = raw == AV_PIX_FMT_GRAY8 ? 1 : raw == AV_PIX_FMT_RGB24 ? 3 : 4;
-    g.stride = g.width * bpp;  // tight rows
-    g.data.resize((size_t)g.stride * g.height);
-    for (int y = 0; y < g.height; y++) memcpy(&g.data[(size_t)y * g.stride], out->data[0] + (size_t)y * out->linesize[0], g.stride);
-  } else {
-    g.data = Encode(best.get(), o, g.width, g.height);
-  }
+  g.pts = p.pts;
+  g.key = p.key;
+  g.image = RenderImage(p.frame.get(), o.image);
   return g;
 }
 

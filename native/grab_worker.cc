@@ -10,13 +10,17 @@ namespace {
 // The baton: the ring (held while the grab runs) and the options in, the frame or the failure out.
 class GrabWorker : public Napi::AsyncWorker {
  public:
-  GrabWorker(Napi::Env env, std::shared_ptr<PacketRing> ring, GrabOptions o)
-      : Napi::AsyncWorker(env, "av-rewind:grab"), deferred_(env), ring_(std::move(ring)), o_(std::move(o)) {}
+  GrabWorker(Napi::Env env, std::shared_ptr<PacketRing> ring, std::shared_ptr<FrameCache> cache, GrabOptions o)
+      : Napi::AsyncWorker(env, "av-rewind:grab"),
+        deferred_(env),
+        ring_(std::move(ring)),
+        cache_(std::move(cache)),
+        o_(std::move(o)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      frame_ = GrabFrame(*ring_, o_);
+      frame_ = GrabFrame(*ring_, o_, *cache_);
       wall_ = ring_->TimelineToWall(frame_.pts);
     } catch (const Exception& e) {
       failure_ = e.failure();
@@ -32,11 +36,7 @@ class GrabWorker : public Napi::AsyncWorker {
       deferred_.Reject(MakeError(env, failure_).Value());
       return;
     }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("data", Napi::Buffer<uint8_t>::Copy(env, frame_.data.data(), frame_.data.size()));
-    r.Set("width", frame_.width);
-    r.Set("height", frame_.height);
-    if (frame_.stride) r.Set("stride", frame_.stride);
+    Napi::Object r = ImageToJs(env, std::move(frame_.image));
     r.Set("timeline", Seconds(env, frame_.pts));
     r.Set("time", wall_ ? Napi::Number::New(env, wall_ / 1e3) : env.Null());
     r.Set("keyframe", frame_.key);
@@ -47,6 +47,7 @@ class GrabWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<PacketRing> ring_;
+  std::shared_ptr<FrameCache> cache_;
   GrabOptions o_;
   Grabbed frame_;
   int64_t wall_ = 0;
@@ -55,8 +56,9 @@ class GrabWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-Napi::Promise QueueGrab(Napi::Env env, std::shared_ptr<PacketRing> ring, GrabOptions options) {
-  auto* w = new GrabWorker(env, std::move(ring), std::move(options));
+Napi::Promise QueueGrab(Napi::Env env, std::shared_ptr<PacketRing> ring, std::shared_ptr<FrameCache> cache,
+                        GrabOptions options) {
+  auto* w = new GrabWorker(env, std::move(ring), std::move(cache), std::move(options));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

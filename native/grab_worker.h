@@ -10,6 +10,8 @@
 
 namespace avr {
 
-Napi::Promise QueueGrab(Napi::Env env, std::shared_ptr<PacketRing> ring, GrabOptions options);
+// cache: the recorder's FrameCache, kept alive while the grab runs.
+Napi::Promise QueueGrab(Napi::Env env, std::shared_ptr<PacketRing> ring, std::shared_ptr<FrameCache> cache,
+                        GrabOptions options);
 
 }  // namespace avr

@@ -2,9 +2,6 @@
 
 #include <chrono>
 #include <cstring>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 namespace avr {
 
@@ -140,78 +137,18 @@ void Ingest::Resolve() {
 }
 
 InputPtr Ingest::Open() {
-  std::string url;
-  std::vector<std::pair<std::string, std::string>> input_options;
+  InputRequest r;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    url = url_;
-    input_options = input_options_;
+    r.url = url_;
+    r.options = input_options_;
   }
-  const AVInputFormat* fmt = nullptr;
-  if (!opts_.format.empty()) {
-    fmt = av_find_input_format(opts_.format.c_str());
-    if (!fmt) Fail(code::kInvalidArg, "FFmpeg has no input format or device named '" + opts_.format + "'");
-  }
-  AVFormatContext* ic = avformat_alloc_context();
-  if (!ic) Fail(code::kOpenInput, "Out of memory");
-  ic->interrupt_callback = {InterruptCb, this};
-  if (fmt && fmt->priv_class) {
-    // Device reads (v4l2, alsa…) block without asking the interrupt callback; non-blocking mode makes
-    // them return EAGAIN instead, so stop() and the stall timeout still work.
-    const AVClassCategory cat = fmt->priv_class->category;
-    if (cat == AV_CLASS_CATEGORY_DEVICE_VIDEO_INPUT || cat == AV_CLASS_CATEGORY_DEVICE_AUDIO_INPUT ||
-        cat == AV_CLASS_CATEGORY_DEVICE_INPUT)
-      ic->flags |= AVFMT_FLAG_NONBLOCK;
-  }
-  Dict o;
-  for (const auto& kv : input_options) {
-    // Generic format options (probesize, fflags…) are checked here, so that a bad value names its
-    // option; demuxer and protocol options are checked by libav when it opens them.
-    const int r = av_opt_set(ic, kv.first.c_str(), kv.second.c_str(), 0);
-    if (r < 0 && r != AVERROR_OPTION_NOT_FOUND) {
-      avformat_free_context(ic);
-      Fail(code::kInvalidArg, "FFmpeg refused inputOptions." + kv.first + " = '" + kv.second + "'", r);
-    }
-    o.Set(kv.first, kv.second);
-  }
-  deadline_us_ = av_gettime_relative() + opts_.open_timeout_us;
-  int ret = avformat_open_input(&ic, url.c_str(), fmt, o.Addr());  // frees ic on failure
-  if (ret < 0) {
-    deadline_us_ = 0;
-    if (stop_) Fail(code::kStopped, "Stopped while opening the source");
-    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out opening '" + url + "'", ret);
-    Fail(code::kOpenInput, "Could not open '" + url + "'", ret);
-  }
-  InputPtr input(ic);
-  if (av_dict_count(o.Get()) > 0) {
-    std::string unknown;
-    const AVDictionaryEntry* e = nullptr;
-    while ((e = av_dict_get(o.Get(), "", e, AV_DICT_IGNORE_SUFFIX))) unknown += (unknown.empty() ? "'" : ", '") + std::string(e->key) + "'";
-    Fail(code::kInvalidArg, "The " + std::string(ic->iformat->name) + " input does not know the option(s) " + unknown);
-  }
-  ret = ProbeStreams(ic);
-  deadline_us_ = 0;
-  if (ret < 0) {
-    if (stop_) Fail(code::kStopped, "Stopped while probing the source");
-    if (ret == AVERROR_EXIT) Fail(code::kTimeout, "Timed out reading stream information from '" + url + "'", ret);
-    Fail(code::kOpenInput, "Could not read stream information from '" + url + "'", ret);
-  }
-  return input;
-}
-
-int Ingest::ProbeStreams(AVFormatContext* ic) {
-  // Probing decodes a few frames. With the decoders' default thread count each probe spins up frame
-  // threads whose frame pools land in per-thread malloc arenas and stay resident after the threads end
-  // (tens of MB for the first 1080p recorder in a process): probe single-threaded, then give back what
-  // probing freed.
-  std::vector<AVDictionary*> opts(ic->nb_streams, nullptr);
-  for (auto& o : opts) av_dict_set(&o, "threads", "1", 0);
-  const int ret = avformat_find_stream_info(ic, opts.empty() ? nullptr : opts.data());
-  for (auto& o : opts) av_dict_free(&o);
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-  return ret;
+  r.format = opts_.format;
+  r.timeout_us = opts_.open_timeout_us;
+  r.interrupt = {InterruptCb, this};
+  r.deadline_us = &deadline_us_;
+  r.stopped = &stop_;
+  return OpenInput(r);
 }
 
 SourceInfo Ingest::SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks) {

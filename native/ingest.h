@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "encoder.h"
+#include "input.h"
 #include "errors.h"
 #include "packet_ring.h"
 #include "timeline.h"
@@ -89,7 +90,6 @@ class Ingest {
   bool Session(Failure* why);
   InputPtr Open();
   void Resolve();  // throws avr::Exception when no source came
-  int ProbeStreams(AVFormatContext* ic);
   SourceInfo SetupTracks(AVFormatContext* ic, std::vector<Track>& tracks);
   void Pace(int64_t timeline_us);
   void Place(int track, AVPacket* pkt, AVRational tb, int wrap_bits);

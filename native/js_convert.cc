@@ -1,7 +1,42 @@
-#include <cmath>
 #include "js_convert.h"
 
+#include <cmath>
+
 namespace avr {
+
+std::string Str(const Napi::Object& o, const char* k, const std::string& def) {
+  Napi::Value v = o.Get(k);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
+}
+double Num(const Napi::Object& o, const char* k, double def) {
+  Napi::Value v = o.Get(k);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
+}
+bool Bool(const Napi::Object& o, const char* k, bool def) {
+  Napi::Value v = o.Get(k);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
+}
+
+std::vector<std::pair<std::string, std::string>> InputOptions(Napi::Value v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!v.IsObject()) return out;
+  Napi::Object m = v.As<Napi::Object>();
+  Napi::Array keys = m.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string k = keys.Get(i).ToString().Utf8Value();
+    out.emplace_back(k, m.Get(k).ToString().Utf8Value());
+  }
+  return out;
+}
+
+ImageOptions ImageFromJs(const Napi::Object& o) {
+  ImageOptions i;
+  i.format = Str(o, "format", "jpeg");
+  i.quality = (int)Num(o, "quality", 90);
+  i.width = (int)Num(o, "width", 0);
+  i.height = (int)Num(o, "height", 0);
+  return i;
+}
 
 Napi::Error MakeError(Napi::Env env, const Failure& f) {
   auto* data = env.GetInstanceData<AddonData>();
@@ -16,6 +51,21 @@ Napi::Error MakeError(Napi::Env env, const Failure& f) {
     args.push_back(Napi::String::New(env, AvErrorString(f.av_code)));
   }
   return Napi::Error(env, data->error_class.New(args));
+}
+
+Napi::Object ImageToJs(Napi::Env env, Image&& img) {
+  Napi::Object r = Napi::Object::New(env);
+  auto* bytes = new std::vector<uint8_t>(std::move(img.data));
+  const int64_t size = (int64_t)bytes->size();
+  Napi::MemoryManagement::AdjustExternalMemory(env, size);
+  r.Set("data", Napi::Buffer<uint8_t>::New(env, bytes->data(), bytes->size(), [size](Napi::Env e, uint8_t*, std::vector<uint8_t>* b) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -size);
+    delete b;
+  }, bytes));
+  r.Set("width", img.width);
+  r.Set("height", img.height);
+  if (img.stride) r.Set("stride", img.stride);
+  return r;
 }
 
 Napi::Object SourceInfoToJs(Napi::Env env, const SourceInfo& info) {

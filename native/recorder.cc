@@ -12,34 +12,6 @@ namespace avr {
 
 namespace {
 
-// lib/options.ts validates everything; these only read what it passes.
-std::string Str(const Napi::Object& o, const char* k, const std::string& def = "") {
-  Napi::Value v = o.Get(k);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
-}
-double Num(const Napi::Object& o, const char* k, double def) {
-  Napi::Value v = o.Get(k);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
-}
-bool Bool(const Napi::Object& o, const char* k, bool def) {
-  Napi::Value v = o.Get(k);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
-}
-// Times arrive from JavaScript as doubles; clamp so the conversion to int64 is always defined.
-int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
-int64_t Micros(double seconds) { return ClampUs(seconds * 1e6); }
-
-std::vector<std::pair<std::string, std::string>> InputOptions(Napi::Value v) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (!v.IsObject()) return out;
-  Napi::Object m = v.As<Napi::Object>();
-  Napi::Array keys = m.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); i++) {
-    std::string k = keys.Get(i).ToString().Utf8Value();
-    out.emplace_back(k, m.Get(k).ToString().Utf8Value());
-  }
-  return out;
-}
 
 // Frees a buffer (up to maxBufferBytes of packets) on a worker thread instead of the event loop.
 class ReleaseWorker : public Napi::AsyncWorker {
@@ -232,6 +204,7 @@ Napi::Value Recorder::Stats(const Napi::CallbackInfo& info) {
   o.Set("evictedPackets", Napi::Number::New(env, (double)s.evicted_packets));
   o.Set("memory", Napi::Number::New(env, (double)reported_bytes_));
   o.Set("reconnects", ingest_ ? ingest_->reconnects() : 0);
+  o.Set("framesDecoded", Napi::Number::New(env, (double)frames_->decoded.load()));
   o.Set("bytesRead", Napi::Number::New(env, ingest_ ? (double)ingest_->bytes_read() : 0));
   Napi::Array gaps = Napi::Array::New(env);
   if (ring_) {
@@ -294,11 +267,8 @@ Napi::Value Recorder::Grab(const Napi::CallbackInfo& info) {
     g.at = GrabOptions::At::kKeyframe;
   }
   g.keyframe_only = Bool(o, "keyframeOnly", false);
-  g.format = Str(o, "format");
-  g.quality = (int)Num(o, "quality", 90);
-  g.width = (int)Num(o, "width", 0);
-  g.height = (int)Num(o, "height", 0);
-  return QueueGrab(env, RingOrThrow(env), g);
+  g.image = ImageFromJs(o);
+  return QueueGrab(env, RingOrThrow(env), frames_, g);
 }
 
 // toTimeline(epochMs): the timeline seconds of a wall-clock instant, by the same map saves use.

@@ -70,6 +70,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   int64_t reported_bytes_ = 0;
 
   Saves saves_;
+  std::shared_ptr<FrameCache> frames_ = std::make_shared<FrameCache>();  // 'latest' grabs go on from here
   bool started_run_ = false;  // the current run buffered its first packet
   Failure end_reason_;
 };

@@ -11,9 +11,6 @@ namespace avr {
 
 namespace {
 
-// Times arrive from JavaScript as doubles; clamp so the conversion to int64 is always defined.
-int64_t ClampUs(double us) { return us != us ? 0 : (int64_t)std::max(-4.0e18, std::min(4.0e18, us)); }
-
 // The tail of a clip depends on a few frames around its end only: check finality on those.
 constexpr int64_t kTailUs = 5'000'000;
 

@@ -95,6 +95,7 @@ frames('captureFrames: one frame per interval of the timeline, named in order; k
     const { Recorder } = await import('av-rewind');
     const rec = new Recorder({ source: src, readRate: 4, statsInterval: 0 });
     await rec.start();
+    const decoded0 = rec.stats.framesDecoded;
     const out = path.join(dir, `cap-${every}`);
     const cap = rec.captureFrames({ everySeconds: every, dir: out, format: 'png' });
     const got = [];
@@ -103,7 +104,11 @@ frames('captureFrames: one frame per interval of the timeline, named in order; k
     await new Promise((r) => rec.once('end', r));
     await waitFor(() => got.length >= Math.round(5 / every), { message: () => `${got.length} frames` });
     await cap.stop();
+    const decoded = rec.stats.framesDecoded - decoded0;
     await rec.stop();
+    // Keyframes only: one decode a frame. Otherwise at most the GOP prefix up to each instant.
+    if (keyOnly) assert.is(decoded, got.length, `${decoded} frames decoded for ${got.length} keyframes`);
+    else assert.ok(decoded <= got.length * 25, `${decoded} decoded for ${got.length}`);
     // Instants on the grid of the timeline; each frame is the one on screen at its instant (with
     // keyframes only: the keyframe at or before it, which here is the instant itself).
     const times = got.map((f) => +f.timeline.toFixed(6));
@@ -129,6 +134,10 @@ frames('frames(): the newest frame at the asked rate while the loop runs; it end
     if (got.length === 4) break;
   }
   assert.is(got.length, 4);
+  // Nothing is decoded once the loop has ended.
+  const after = rec.stats.framesDecoded;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.is(rec.stats.framesDecoded, after);
   for (const f of got) assert.equal([f.format, f.width, f.height, f.data[0], f.data[1]], ['jpeg', 160, 120, 0xff, 0xd8]);
   for (let i = 1; i < got.length; i++) assert.ok(got[i].timeline > got[i - 1].timeline, got.map((f) => f.timeline).join());
   await rec.stop();
@@ -141,6 +150,51 @@ frames('frames(): the newest frame at the asked rate while the loop runs; it end
   for await (const f of ended.frames({ fps: 50, format: 'gray' })) last.push(f.timeline);
   assert.equal(last, [6 - 1 / FPS]);
   await ended.stop();
+});
+
+frames("'latest' at a steady rate decodes each packet once (the recorder's decoder goes on from the last grab), and gives the right frame", async () => {
+  const { Recorder } = await import('av-rewind');
+  for (const bframes of [0, 2]) {
+    const src = await patternSource(path.join(dir, `pattern-steady-b${bframes}.mp4`), { bframes });
+    const rec = new Recorder({ source: src, readRate: 1, statsInterval: 0 });
+    await rec.start();
+    try {
+      await waitFor(() => rec.stats.newest > 0.5);
+      const d0 = rec.stats.framesDecoded, n0 = rec.stats.newest;
+      let grabs = 0;
+      const wrong = [];
+      while (rec.stats.newest < 4.5) {
+        const f = await rec.grabFrame({ format: 'gray' });
+        grabs++;
+        const want = Math.round(f.timeline * FPS) % 50;
+        if (indexOf(f.data) !== want) wrong.push([f.timeline, indexOf(f.data), want]);
+        // The newest frame: at most a frame behind what was buffered when the grab returned.
+        if (f.timeline < rec.stats.newest - 3 / FPS - 0.1) wrong.push(['stale', f.timeline, rec.stats.newest]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const decoded = rec.stats.framesDecoded - d0;
+      const arrived = Math.round((rec.stats.newest - n0) * FPS);
+      assert.equal(wrong, [], `b${bframes}: ${JSON.stringify(wrong.slice(0, 5))}`);
+      assert.ok(grabs >= 20, `${grabs} grabs`);
+      // Without B-frames each packet is decoded once (plus the GOP prefix of the first grab); with them
+      // libavcodec holds frames back until drained, and each grab decodes its GOP prefix afresh.
+      if (bframes === 0) assert.ok(decoded <= arrived + FPS, `${decoded} frames decoded for ${arrived} arrived in ${grabs} grabs`);
+      else assert.ok(decoded > arrived, `b${bframes}: ${decoded} decoded, ${arrived} arrived`);
+    } finally {
+      await rec.stop();
+    }
+  }
+});
+
+frames("'keyframe' decodes one frame", async () => {
+  const src = await patternSource(path.join(dir, 'pattern-key.mp4'), { bframes: 2 });
+  const { rec } = await recordToEnd({ source: src });
+  const d0 = rec.stats.framesDecoded;
+  const k = await rec.grabFrame({ at: 'keyframe', format: 'gray' });
+  assert.is(rec.stats.framesDecoded - d0, 1);
+  assert.is(k.timeline, 5);
+  assert.is(indexOf(k.data), (5 * FPS) % 50);
+  await rec.stop();
 });
 
 // A PNG's pixels as gray, by the ffmpeg CLI.

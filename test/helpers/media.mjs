@@ -197,6 +197,19 @@ function service(name, spawnFn, { ready, respawn = false }) {
   };
 }
 
+/** TCP connections to or from 127.0.0.1:port in the ESTABLISHED state, from /proc (null without it). */
+export function established(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  try {
+    return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((line) => {
+      const f = line.trim().split(/\s+/);
+      return (f[1]?.endsWith(hex) || f[2]?.endsWith(hex)) && f[3] === '01';
+    }).length;
+  } catch {
+    return null;
+  }
+}
+
 // Something serving on 127.0.0.1:port (listening, or already connected to its one client)? Read from /proc instead of connecting: ffmpeg's
 // -listen servers accept exactly one client and a probe connection would use it up.
 function listening(port) {
@@ -282,6 +295,12 @@ export async function startHls({ file }) {
       res.end(req.method === 'HEAD' ? undefined : body);
     });
   });
+  // What the origin sees: connections open now, bytes it sent.
+  let open = 0, served = 0;
+  server.on('connection', (sock) => {
+    open++;
+    sock.on('close', () => { open--; served += sock.bytesWritten; });
+  });
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   server.unref();
   const { port } = server.address();
@@ -301,7 +320,10 @@ export async function startHls({ file }) {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try { await svc.up(); } catch (e) { await stop(); throw e; }
-  return { url: `http://127.0.0.1:${port}/live.m3u8`, port, dir, stop, restart: svc.restart };
+  return {
+    url: `http://127.0.0.1:${port}/live.m3u8`, port, dir, stop, restart: svc.restart,
+    openConnections: () => open, bytesServed: () => served,
+  };
 }
 
 /** MPEG-TS pushed over UDP to 127.0.0.1:PORT (the client binds PORT and receives). */
