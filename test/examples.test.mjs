@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { budget, checkClip, makeMedia, TIME_SCALE, tmpDir, waitFor } from './helpers/media.mjs';
+import { budget, checkClip, makeMedia, run as runCmd, startHls, TIME_SCALE, tmpDir, waitFor } from './helpers/media.mjs';
 import { burst, encode, loop, mix, scale, speech } from './helpers/audio.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,6 +89,42 @@ test('spike-clips prints each spike and saves a clip around it', async () => {
   const files = fs.readdirSync(out);
   assert.is(files.length, 1, files.join());
   await checkClip(path.join(out, files[0]), { seconds: 3.5, tolerance: 0.6 });
+});
+
+test('frames saves a frame every N seconds with names in time order', async () => {
+  const dir = tmpDir();
+  const media = await makeMedia({ out: path.join(dir, 'src.mp4'), seconds: 10, gopSeconds: 1 });
+  const hls = await startHls({ file: media });
+  const out = path.join(dir, 'frames');
+  const p = run(['examples/frames.ts', hls.url, '--every', '1', '--dir', out, '--width', '160', '--count', '3']);
+  const code = await p.done;
+  await hls.stop();
+  const text = p.output();
+  assert.is(code, 0, text);
+  const files = fs.readdirSync(out);
+  assert.is(files.length, 3, `${files.join()}\n${text}`);
+  assert.equal(files, [...files].sort());
+  assert.is(count(text, /^frame /gm), files.length, text);
+  const { out: probe } = await runCmd('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path.join(out, files[0])]);
+  assert.is(probe.trim(), '160,120');
+});
+
+test('snapshot grabs, disconnects, and again at the next interval', async () => {
+  const dir = tmpDir();
+  const media = await makeMedia({ out: path.join(dir, 'src.mp4'), seconds: 10, gopSeconds: 1 });
+  const hls = await startHls({ file: media });
+  try {
+    const out = path.join(dir, 'snaps');
+    const p = run(['examples/snapshot.ts', hls.url, '--every', '1', '--count', '2', '--dir', out]);
+    const code = await p.done;
+    const text = p.output();
+    assert.is(code, 0, text);
+    assert.is(count(text, /^saved .*\.jpg \(320x240\) in \d+ ms, read \d+ KB/gm), 2, text);
+    assert.is(fs.readdirSync(out).length, 2);
+    assert.is(hls.openConnections(), 0);
+  } finally {
+    await hls.stop();
+  }
 });
 
 test.run();
