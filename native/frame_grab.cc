@@ -60,8 +60,11 @@ Pick DecodeFresh(const std::vector<const RingEntry*>& pk, const AVCodecParameter
 
 }  // namespace
 
-// 'latest' on the cached decoder: returns false when it can't answer exactly (a codec that reorders or
-// holds frames back, or a long cold start), and the caller decodes afresh.
+// 'latest' on the cached decoder, which goes on from the packet the previous grab stopped at. Returns
+// false when a fresh decode must answer: a one-off grab of a long GOP prefix (frame threads are faster),
+// or a codec that holds frames back (B-frames) when grabs are not steady. At a steady rate (live
+// previews) such a codec's answer is the newest frame it has given, which trails the newest packet by
+// its reorder delay (1–2 frames); the result's timeline says which frame it is.
 static bool LatestFromCache(FrameCache& c, const std::vector<const RingEntry*>& pk, const AVCodecParameters* par,
                             Pick* out) {
   const RingEntry& k = *pk[0];
@@ -71,9 +74,8 @@ static bool LatestFromCache(FrameCache& c, const std::vector<const RingEntry*>& 
   const bool same = c.dec_ && c.session_ == k.session && c.key_dts_ == k.dts && c.fed_dts_ <= pk.back()->dts;
   if (!same) {
     c.dec_.reset();
-    if (par->video_delay > 0) return false;            // B-frames: frames leave the decoder late
-    if (pk.size() > kColdPackets && !steady) return false;  // a one-off grab: frame threads are faster
-    // One thread: each frame comes out as soon as its packet is in.
+    if (pk.size() > kColdPackets && !steady) return false;
+    // One thread: each frame comes out as soon as the codec allows, not a thread pool later.
     c.dec_ = std::make_unique<VideoDecoder>(par, kMicros, 1, &c.decoded);
     c.session_ = k.session;
     c.key_dts_ = k.dts;
@@ -99,10 +101,9 @@ static bool LatestFromCache(FrameCache& c, const std::vector<const RingEntry*>& 
     av_packet_unref(pkt.get());
     c.fed_dts_ = e->dts;
   }
-  if (c.dec_->held() > 0 || c.dec_->reorders() || c.best_pts_ == INT64_MIN) {
-    c.dec_.reset();  // not exact this way for this stream: decode afresh from now on
-    return false;
-  }
+  // Nothing out yet, or frames held back while grabs are rare: answer exactly, by a fresh decode and a
+  // drain (the cached decoder stays as it is).
+  if (c.best_pts_ == INT64_MIN || (c.dec_->held() > 0 && !steady)) return false;
   av_frame_ref(out->frame.get(), c.best_.get());
   out->pts = c.best_pts_;
   out->key = c.best_key_;

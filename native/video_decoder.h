@@ -35,8 +35,6 @@ class VideoDecoder {
   }
   // Frames the decoder holds back (reordering, frame threads): packets in minus frames out.
   int64_t held() const { return sent_ - received_; }
-  // Whether the codec may output frames later than their packets (B-frames: reordering delay).
-  bool reorders() const { return dec_->has_b_frames > 0; }
 
  private:
   CodecPtr dec_;

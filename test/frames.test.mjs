@@ -168,7 +168,7 @@ frames("'latest' at a steady rate decodes each packet once (the recorder's decod
         grabs++;
         const want = Math.round(f.timeline * FPS) % 50;
         if (indexOf(f.data) !== want) wrong.push([f.timeline, indexOf(f.data), want]);
-        // The newest frame: at most a frame behind what was buffered when the grab returned.
+        // The newest frame (with B-frames, the newest the decoder has given: up to 2 frames earlier).
         if (f.timeline < rec.stats.newest - 3 / FPS - 0.1) wrong.push(['stale', f.timeline, rec.stats.newest]);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -176,10 +176,9 @@ frames("'latest' at a steady rate decodes each packet once (the recorder's decod
       const arrived = Math.round((rec.stats.newest - n0) * FPS);
       assert.equal(wrong, [], `b${bframes}: ${JSON.stringify(wrong.slice(0, 5))}`);
       assert.ok(grabs >= 20, `${grabs} grabs`);
-      // Without B-frames each packet is decoded once (plus the GOP prefix of the first grab); with them
-      // libavcodec holds frames back until drained, and each grab decodes its GOP prefix afresh.
-      if (bframes === 0) assert.ok(decoded <= arrived + FPS, `${decoded} frames decoded for ${arrived} arrived in ${grabs} grabs`);
-      else assert.ok(decoded > arrived, `b${bframes}: ${decoded} decoded, ${arrived} arrived`);
+      // Each packet decoded once, plus the GOP prefix of the first grab (decoded afresh: it is not yet
+      // a steady rate). Decoding each grab's prefix afresh would be ~12 frames a grab.
+      assert.ok(decoded <= arrived + FPS, `b${bframes}: ${decoded} frames decoded for ${arrived} arrived in ${grabs} grabs`);
     } finally {
       await rec.stop();
     }

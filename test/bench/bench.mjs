@@ -211,6 +211,37 @@ async function meter(file, dir) {
   return { meterCpu: median(withMeter) - median(without), astatsCpu: median(astats), windows, latencies: lat.latencies, others: lat.others, bursts: bursts.length };
 }
 
+// Frame grabs (test/bench/frames.mjs): 'keyframe' and worst-case 'latest' (the newest packet is the last
+// of a GOP) on the first 10 s of the input, beside (a) the ffmpeg CLI taking one frame from the same input
+// served live over HLS and (b) the ffmpeg CLI decoding the same GOP prefix from a file to one JPEG. Then
+// the CPU of captureFrames every 10 s and of frames({ fps: 5 }) on the input read in real time.
+async function frameGrabs(file, dir) {
+  const child = async (...args) => JSON.parse((await run(process.execPath, [path.join(HERE, 'frames.mjs'), ...args], { timeout: 600_000 })).out);
+  const cut = path.join(dir, 'first10s.mp4'), gop = path.join(dir, 'lastgop.mp4');
+  // Exactly 5 GOPs of video: the newest packet is the last of a GOP.
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-map', '0:v', '-frames:v', String(5 * MEDIA.fps * MEDIA.gopSeconds), '-c', 'copy', cut]);
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-ss', '8', '-i', cut, '-an', '-c', 'copy', gop]);
+  const lat = await child('latency', cut);
+  const frames = MEDIA.fps * MEDIA.gopSeconds;
+  if (lat.latestAt < lat.keyAt + (frames - 1.5) / MEDIA.fps) throw new Error(`'latest' was not the last of a GOP: ${JSON.stringify(lat)}`);
+  const decodeGop = [], live = [];
+  for (let i = 0; i < RUNS; i++) {
+    decodeGop.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', gop, '-vf', `select=eq(n\\,${frames - 1})`, '-frames:v', '1', '-q:v', '2', path.join(dir, 'b.jpg')])).wall);
+  }
+  const { startHls } = await import('../helpers/media.mjs');
+  const hls = await startHls({ file });
+  try {
+    for (let i = 0; i < RUNS; i++) live.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', hls.url, '-frames:v', '1', path.join(dir, 'a.jpg')])).wall);
+  } finally {
+    await hls.stop();
+  }
+  const CPU_SECONDS = Math.min(60, SECONDS);
+  const none = await child('cpu', file, 'none', String(CPU_SECONDS));
+  const capture = await child('cpu', file, 'capture', String(CPU_SECONDS));
+  const preview = await child('cpu', file, 'frames', String(CPU_SECONDS));
+  return { lat, decodeGop: median(decodeGop), live: median(live), none, capture, preview, cpuSeconds: CPU_SECONDS };
+}
+
 // ---------------------------------------------------------------- main
 
 const file = await benchMedia();
@@ -236,6 +267,8 @@ log('memory: one recorder per fresh process (mp4, MPEG-TS), then 1 + 16 idle liv
 const mem = await memory(file, outDir);
 log('meter: CPU with and without the audio meter, ffmpeg astats; spike latency in real time (30 s)');
 const mtr = await meter(file, outDir);
+log('frames: grabFrame latency beside the ffmpeg CLI; CPU of captureFrames and frames() in real time');
+const frm = await frameGrabs(file, outDir);
 
 // ---------------------------------------------------------------- report
 
@@ -267,6 +300,12 @@ const rows = [
   ['Audio meter CPU, s per stream-hour (vs ffmpeg -vn -af astats)', f(perHour(mtr.meterCpu)), f(perHour(mtr.astatsCpu)), f(mtr.meterCpu / mtr.astatsCpu)],
   [`Spike latency (${mtr.latencies.length} of ${mtr.bursts} bursts found, ${mtr.others.length} other), ms from the event's arrival: median / max`,
     `${f(median(mtr.latencies), 0)} / ${f(Math.max(...mtr.latencies), 0)}`, '', ''],
+  ['grabFrame \'keyframe\' to JPEG (1080p), ms, median of 5', f(frm.lat.keyframe, 1), '', ''],
+  [`grabFrame 'latest' to JPEG, worst case (newest packet = last of a GOP: ${MEDIA.fps * MEDIA.gopSeconds} frames), ms; vs ffmpeg decoding that GOP from a file to one JPEG`,
+    f(frm.lat.latest, 1), f(frm.decodeGop * 1000, 1), f(frm.lat.latest / (frm.decodeGop * 1000))],
+  ['One frame from the live source, ms: grabFrame \'latest\' vs ffmpeg -i <live HLS> -frames:v 1', f(frm.lat.latest, 1), f(frm.live * 1000, 1), f(frm.lat.latest / (frm.live * 1000))],
+  [`captureFrames({ everySeconds: 10 }) CPU, s per hour (${frm.capture.frames} frames, ${frm.capture.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.capture.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
+  [`frames({ fps: 5, width: 640 }) CPU, s per hour (${frm.preview.frames} frames, ${frm.preview.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.preview.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
     mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],
 ];
