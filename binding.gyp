@@ -8,6 +8,7 @@
       "sources": [
         "native/addon.cc",
         "native/audio_decoder.cc",
+        "native/audio_encoder.cc",
         "native/audio_meter.cc",
         "native/clip.cc",
         "native/decoder.cc",

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "audio_encoder.h"
 #include "av.h"
 
 namespace avr {
@@ -28,29 +29,22 @@ class StreamEncoder {
   // Feeds one demuxed packet, or nullptr to drain; sink gets each encoded packet in time_base().
   void Encode(const AVPacket* in, const Sink& sink);
   const AVCodecParameters* params() const { return par_.get(); }
-  AVRational time_base() const { return enc_->time_base; }
+  AVRational time_base() const { return codec()->time_base; }
 
  private:
   StreamEncoder() = default;
   void OpenVideo(const AVStream* in, const EncoderOptions& opts);
   void OpenAudio(const AVStream* in, const EncoderOptions& opts);
-  void SendFrame(AVFrame* frame, const Sink& sink);
   void OnDecoded(AVFrame* frame, const Sink& sink);
-  void DrainFifo(bool final, const Sink& sink);
-  void Resync(int64_t pts, const Sink& sink);  // pts (1/sample_rate) of the next input samples, as the source says
-  void WriteSilence(int64_t samples);
-  void Convert(const uint8_t** in, int nb_samples);
+  AVCodecContext* codec() const { return audio_ ? audio_->codec() : enc_.get(); }
 
-  CodecPtr dec_, enc_;
+  CodecPtr dec_, enc_;  // enc_: video (audio's encoder lives in audio_)
+  std::unique_ptr<AudioEncoder> audio_;
   SwsPtr sws_;
-  SwrPtr swr_;
-  FifoPtr fifo_;
   FramePtr decoded_, converted_;
   PacketPtr out_;
   ParamsPtr par_;
   AVRational in_tb_{};
-  int64_t fifo_pts_ = AV_NOPTS_VALUE;  // pts (1/sample_rate) of the first sample waiting in the fifo
-  int64_t skip_ = 0;                   // converted samples still to drop (the source repeated that time)
 };
 
 }  // namespace avr
