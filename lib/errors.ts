@@ -6,8 +6,9 @@ export const ErrorCodes = [
   'ERR_NO_STREAMS', // the source has no audio/video stream, or ended before any packet
   'ERR_READ', // reading from the source failed
   'ERR_TIMEOUT', // opening or reading the source took longer than openTimeout / stallTimeout
-  'ERR_ENCODE', // encoding raw input (lavfi, cameras) failed
-  'ERR_DECODE', // decoding buffered audio (for levels and spikes) failed
+  'ERR_ENCODE', // encoding raw input (lavfi, cameras) or an export's audio failed
+  'ERR_ENCODER_MISSING', // this FFmpeg has no encoder for the output (e.g. libmp3lame for MP3)
+  'ERR_DECODE', // decoding buffered media (levels, spikes, frames, exports) failed
   'ERR_NO_AUDIO', // levels or spikes asked of a source without audio
   'ERR_NO_VIDEO', // a frame asked of a source without video
   'ERR_YTDLP_MISSING', // ytdlp: the yt-dlp executable was not found

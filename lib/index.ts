@@ -10,3 +10,5 @@ export type { YtdlpOptions } from './ytdlp.js';
 export type { LevelWindow, LevelEvent, Levels, LevelsQuery } from './levels.js';
 export type { Spike, SpikeOptions, SpikeClipEvent } from './spikes.js';
 export type { Frame, FrameFormat, GrabFrameOptions, CaptureOptions, FrameCapture } from './frames.js';
+export { exportMp3, exportAudio } from './exports.js';
+export type { Mp3Options, AudioCopyOptions, FileExportOptions, ExportResult, ExportProgress, AudioTags, AudioRange } from './audio_export.js';

@@ -3,12 +3,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecorderError } from './errors.js';
 import type { RawSourceInfo, RawStats, RawSaveResult } from './types.js';
+import type { RawExportResult } from './audio_export.js';
 
 export interface NativeRecorder {
   start(emit: (event: string, payload?: unknown) => void): void;
   stop(): Promise<void>;
   save(req: Record<string, unknown>): Promise<RawSaveResult>;
   cancel(id: number): void;
+  /** Progress of a running export (save with `audio` or `mp3`), or null when it is not running. */
+  progress(id: number): { ratio: number | null; time: number; bytes: number } | null;
   stats(): RawStats;
   /**
    * Starts the audio meter on `track` with windows of `windowSeconds`, or stops it (null); track −1
@@ -55,6 +58,12 @@ interface Binding {
   snapshot(o: Record<string, unknown>): {
     promise: Promise<{ data: Buffer; width: number; height: number; stride?: number; timeline: number; time: number; keyframe: boolean; bytesRead: number }>;
     cancel(): void;
+  };
+  /** The audio of a file or URL, exported on a libuv worker. */
+  exportFile(o: Record<string, unknown>): {
+    promise: Promise<RawExportResult>;
+    cancel(): void;
+    progress(): { ratio: number | null; time: number; bytes: number };
   };
   versions(): { libavformat: string; libavcodec: string; libavutil: string; ffmpeg: string; libx264: boolean };
   /** Tests only: the wall-clock estimator run over (timeline µs, arrival µs) samples. */

@@ -1,8 +1,9 @@
 // Option checks: every value is validated here, before any native work, with a message that names the
 // option, what was expected and what was received.
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { RecorderError } from './errors.js';
+import type { Mp3Options } from './audio_export.js';
 import { normalizeYtdlp, type NormalizedYtdlp, type YtdlpOptions } from './ytdlp.js';
 
 export interface ReconnectOptions {
@@ -81,6 +82,11 @@ export interface SaveOptions {
    * result) instead of rejecting with ERR_STOPPED / ERR_SOURCE_ENDED. Default false.
    */
   partial?: boolean;
+  /**
+   * Also write the clip's audio as MP3, from the same packets: a path, or `{ path, ...Mp3Options }`. The
+   * result's `mp3` describes it; a failure of either file removes both.
+   */
+  mp3?: string | ({ path: string } & Mp3Options);
 }
 
 export interface SaveRange {
@@ -330,13 +336,15 @@ export interface NormalizedSave {
   faststart: boolean;
   partial: boolean;
   signal?: AbortSignal;
+  /** The MP3 beside the clip: its path, or { path, ...Mp3Options } (checked by the caller). */
+  mp3?: unknown;
 }
 
 export function normalizeSaveOptions(path: unknown, o: unknown): NormalizedSave {
   const p = nonEmptyString('path', path);
   if (o === undefined) o = {};
   if (!isObject(o)) throw invalid('options', 'an object of save options', o);
-  checkKeys(o, ['format', 'faststart', 'signal', 'partial'], 'save options');
+  checkKeys(o, ['format', 'faststart', 'signal', 'partial', 'mp3'], 'save options');
   let format: string | undefined;
   if (o.format !== undefined) {
     format = MUXERS[nonEmptyString('format', o.format)];
@@ -354,7 +362,22 @@ export function normalizeSaveOptions(path: unknown, o: unknown): NormalizedSave 
   if (o.faststart && format !== 'mp4' && format !== 'mov') throw invalid('faststart', 'true only for mp4/mov output', o.faststart);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
   if (o.partial !== undefined && typeof o.partial !== 'boolean') throw invalid('partial', 'a boolean', o.partial);
-  return { path: p, format, faststart: o.faststart === true, partial: o.partial === true, signal: o.signal as AbortSignal | undefined };
+  return { path: p, format, faststart: o.faststart === true, partial: o.partial === true, signal: o.signal as AbortSignal | undefined, mp3: o.mp3 };
+}
+
+/** The output's directory must exist and be writable, and the path must not be a directory. */
+export function checkWritable(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': the directory '${dir}' is not writable (${(err as NodeJS.ErrnoException).code})`);
+  }
+  let st: Stats | null = null;
+  try {
+    st = statSync(file);
+  } catch {}
+  if (st?.isDirectory()) throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': it is a directory`);
 }
 
 /** A range bound as µs: epoch µs (wall clock) or timeline µs. */

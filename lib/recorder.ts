@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { callSite, RecorderError, withCallSite } from './errors.js';
 import { native, type NativeRecorder } from './native.js';
@@ -7,6 +6,7 @@ import {
   invalid,
   isObject,
   checkKeys,
+  checkWritable,
   normalizeRecorderOptions,
   normalizeSaveOptions,
   positiveSeconds,
@@ -18,6 +18,20 @@ import {
 } from './options.js';
 import type { Gap, RawSaveResult, RecorderState, RecorderStats, SaveResult, SourceInfo } from './types.js';
 import { LevelMeter, type LevelEvent, type Levels, type LevelsQuery } from './levels.js';
+import {
+  normalizeAudioRange,
+  normalizeCopy,
+  normalizeMp3,
+  toExportResult,
+  withProgress,
+  type AudioCopyOptions,
+  type AudioRange,
+  type ExportProgress,
+  type ExportResult,
+  type Mp3Options,
+  type NormalizedExport,
+  type RawExportResult,
+} from './audio_export.js';
 import { FrameCapture, grabFrame, type CaptureOptions, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
 import { attachSpikeHandler, normalizeSpikeOptions, type Spike, type SpikeClipEvent, type SpikeHost, type SpikeOptions } from './spikes.js';
@@ -79,6 +93,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   // yt-dlp sources: the page, how to resolve it, and the user's own input options to keep beside its headers.
   readonly #ytdlp: NormalizedYtdlp | null;
   readonly #page: string;
+  readonly #name: string;
   readonly #userSource: UserSource;
   #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
@@ -90,6 +105,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#statsInterval = statsInterval;
       this.#ytdlp = ytdlp;
       this.#page = opts.url as string;
+      this.#name = String((options as { source: string }).source);
       this.#userSource = { inputOptions: opts.inputOptions as Record<string, string>, readRateSet, reconnectSet };
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
@@ -254,7 +270,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       // recording takes its packets even if stop() follows in the same tick.
       checkWritable(save.path);
       this.#assertBuffer();
-      const raw = await this.#save({ last: seconds * 1e6 }, save);
+      const mp3 = this.#mp3Beside(save, normalizeAudioRange({ last: seconds }, this.#wallClock).title);
+      const raw = await this.#save({ last: seconds * 1e6, ...(mp3 ? { mp3: mp3.spec } : {}) }, save, mp3?.onProgress);
       return toResult(raw, seconds);
     } catch (err) {
       throw withCallSite(err, site);
@@ -284,7 +301,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       checkWritable(save.path); // synchronous, as in saveLast
       this.#assertBuffer();
       // A `to` still to come waits natively until the clip is final (post-roll).
-      const raw = await this.#save({ from, to, clock }, save);
+      const mp3 = this.#mp3Beside(save, normalizeAudioRange(range, this.#wallClock).title);
+      const raw = await this.#save({ from, to, clock, ...(mp3 ? { mp3: mp3.spec } : {}) }, save, mp3?.onProgress);
       return toResult(raw, (to - from) / 1e6);
     } catch (err) {
       throw withCallSite(err, site);
@@ -428,11 +446,76 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       throw new RecorderError('ERR_NOT_STARTED', `The recorder has no buffer (it is ${this.#state}); call start() first`);
   }
 
-  #save(req: Record<string, unknown>, save: NormalizedSave): Promise<RawSaveResult> {
+  #save(req: Record<string, unknown>, save: NormalizedSave, onProgress?: (p: ExportProgress) => void): Promise<RawSaveResult> {
     const id = this.#nextId++;
     return this.#cancellable(id, save.signal, () =>
-      this.#native.save({ ...req, id, path: save.path, format: save.format, faststart: save.faststart, partial: save.partial }),
+      withProgress(
+        this.#native.save({ ...req, id, path: save.path, format: save.format, faststart: save.faststart, partial: save.partial }),
+        () => this.#native.progress(id),
+        onProgress,
+      ),
     );
+  }
+
+  /** The `mp3` save option, checked: a path or { path, ...Mp3Options }, never the clip's own path. */
+  #mp3Beside(save: NormalizedSave, title: string): NormalizedExport | null {
+    if (save.mp3 === undefined) return null;
+    const o = typeof save.mp3 === 'string' ? { path: save.mp3 } : save.mp3;
+    if (!isObject(o)) throw invalid('mp3', "a path, or { path, bitrate, quality, … }", save.mp3);
+    const { path: p, ...rest } = o;
+    const n = normalizeMp3(p, rest, title);
+    checkWritable(n.spec.path as string);
+    if (path.resolve(n.spec.path as string) === path.resolve(save.path)) throw invalid('mp3', "a path other than the clip's", p);
+    return n;
+  }
+
+  /**
+   * The audio of a buffered range as MP3 (libmp3lame, off the event loop): exactly the audio presented in
+   * the range (not snapped to a video keyframe), silence for holes unless `gaps: 'skip'`. A `to` still to
+   * come waits for the buffer, as saves do.
+   */
+  async exportMp3(range: AudioRange, file: string, options?: Mp3Options): Promise<ExportResult> {
+    const site = callSite(this.exportMp3);
+    try {
+      const r = normalizeAudioRange(range, this.#wallClock);
+      return await this.#export(r.req, normalizeMp3(file, options, `${this.#sourceName()} ${r.title}`));
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  /**
+   * The audio packets of a buffered range copied into an audio container chosen by the extension (AAC:
+   * .m4a/.aac/.mka, Opus: .ogg/.webm/.mka, MP3: .mp3), without re-encoding.
+   */
+  async exportAudio(range: AudioRange, file: string, options?: AudioCopyOptions): Promise<ExportResult> {
+    const site = callSite(this.exportAudio);
+    try {
+      const r = normalizeAudioRange(range, this.#wallClock);
+      return await this.#export(r.req, normalizeCopy(file, options, `${this.#sourceName()} ${r.title}`));
+    } catch (err) {
+      throw withCallSite(err, site);
+    }
+  }
+
+  async #export(req: Record<string, unknown>, n: NormalizedExport): Promise<ExportResult> {
+    checkWritable(n.spec.path as string); // synchronous, as in saveLast
+    this.#assertBuffer();
+    const id = this.#nextId++;
+    if (n.signal?.aborted) throw new RecorderError('ERR_ABORTED', 'The export was aborted before it started');
+    const onAbort = () => this.#native.cancel(id);
+    n.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const raw = this.#native.save({ ...req, id, path: n.spec.path, audio: n.spec }) as unknown as Promise<RawExportResult>;
+      return await withProgress(raw.then(toExportResult), () => this.#native.progress(id), n.onProgress);
+    } finally {
+      n.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #sourceName(): string {
+    // The user's own words for the source (a page, a URL, a file name), for default titles.
+    return this.#name;
   }
 
   async #cancellable<T>(id: number, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
@@ -540,20 +623,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 }
 
 // Two quick syscalls, done synchronously so that the save is handed over in the caller's tick.
-function checkWritable(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch (err) {
-    throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': the directory '${dir}' is not writable (${(err as NodeJS.ErrnoException).code})`);
-  }
-  let st: Stats | null = null;
-  try {
-    st = statSync(file);
-  } catch {}
-  if (st?.isDirectory()) throw new RecorderError('ERR_INVALID_ARG', `Cannot write '${file}': it is a directory`);
-}
-
 function toResult(raw: RawSaveResult, requested: number): SaveResult {
   return {
     path: raw.path,
@@ -569,5 +638,6 @@ function toResult(raw: RawSaveResult, requested: number): SaveResult {
     truncated: raw.truncated,
     gaps: raw.gaps,
     streams: raw.streams,
+    ...(raw.mp3 ? { mp3: toExportResult(raw.mp3) } : {}),
   };
 }

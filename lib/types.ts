@@ -1,3 +1,4 @@
+import type { ExportResult, RawExportResult } from './audio_export.js';
 /** One recorded track (the best video and the best audio stream of the source). */
 export interface StreamInfo {
   index: number;
@@ -63,6 +64,8 @@ export interface RecorderStats {
 
 export interface SaveResult {
   path: string;
+  /** With the `mp3` save option: the MP3 of the clip's audio. */
+  mp3?: ExportResult;
   /** Muxer that wrote it: 'mp4', 'matroska', 'mpegts', 'flv', 'mov'. */
   format: string;
   /**
@@ -115,6 +118,7 @@ export interface RawStats {
 }
 export interface RawSaveResult {
   path: string;
+  mp3?: RawExportResult;
   format: string;
   start: number;
   end: number;

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "file_export.h"
 #include "js_convert.h"
 #include "recorder.h"
 #include "snapshot.h"
@@ -61,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("exportFile", Napi::Function::New(env, avr::ExportFileBinding));
   exports.Set("snapshot", Napi::Function::New(env, avr::SnapshotBinding));
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("simulateWallClock", Napi::Function::New(env, SimulateWallClock));

@@ -26,6 +26,7 @@ constexpr const char* kAborted = "ERR_ABORTED";
 constexpr const char* kStopped = "ERR_STOPPED";
 constexpr const char* kSourceEnded = "ERR_SOURCE_ENDED";
 constexpr const char* kTimeout = "ERR_TIMEOUT";
+constexpr const char* kEncoderMissing = "ERR_ENCODER_MISSING";
 }  // namespace code
 
 struct Failure {

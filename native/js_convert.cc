@@ -38,6 +38,48 @@ ImageOptions ImageFromJs(const Napi::Object& o) {
   return i;
 }
 
+Napi::Object ExportToJs(Napi::Env env, const ExportResult& r, const std::string& path, const WallMap& wall) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("path", path);
+  o.Set("format", r.mux.format);
+  o.Set("codec", r.codec);
+  o.Set("start", Seconds(env, r.start));
+  o.Set("end", Seconds(env, r.end));
+  const int64_t ws = wall.empty() ? 0 : wall.Wall(r.start), we = wall.empty() ? 0 : wall.Wall(r.end);
+  o.Set("startTime", ws ? Napi::Number::New(env, ws / 1e3) : env.Null());
+  o.Set("endTime", we ? Napi::Number::New(env, we / 1e3) : env.Null());
+  o.Set("duration", Seconds(env, r.end - r.start));
+  o.Set("bytes", Napi::Number::New(env, (double)r.mux.bytes));
+  o.Set("bitrate", Napi::Number::New(env, (double)r.bitrate));
+  o.Set("sampleRate", r.sample_rate);
+  o.Set("channels", r.channels);
+  return o;
+}
+
+Napi::Object ProgressToJs(Napi::Env env, const ExportProgress& p) {
+  Napi::Object o = Napi::Object::New(env);
+  const int64_t total = p.total_us.load(), done = p.done_us.load();
+  o.Set("ratio", total > 0 ? Napi::Number::New(env, std::min(1.0, (double)done / total)) : env.Null());
+  o.Set("time", Seconds(env, done));
+  o.Set("bytes", Napi::Number::New(env, (double)p.bytes.load()));
+  return o;
+}
+
+ExportSpec ExportSpecFromJs(const Napi::Object& o) {
+  ExportSpec s;
+  s.mp3 = Bool(o, "mp3", true);
+  s.mux.path = Str(o, "path");
+  s.mux.format = Str(o, "format");
+  s.bitrate = (int)Num(o, "bitrate", 0);
+  s.quality = (int)Num(o, "quality", 2);
+  s.sample_rate = (int)Num(o, "sampleRate", 0);
+  s.channels = (int)Num(o, "channels", 0);
+  s.fill_gaps = Str(o, "gaps", "silence") != "skip";
+  Napi::Value tags = o.Get("tags");
+  if (tags.IsObject()) s.mux.metadata = InputOptions(tags);
+  return s;
+}
+
 Napi::Error MakeError(Napi::Env env, const Failure& f) {
   auto* data = env.GetInstanceData<AddonData>();
   if (!data || data->error_class.IsEmpty()) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "audio_export.h"
 #include "audio_meter.h"
 #include "errors.h"
 #include "image.h"
@@ -42,6 +43,13 @@ Napi::Object LevelsToJs(Napi::Env env, const std::vector<Level>& levels, const s
 // { data, width, height, stride? }: the image's bytes handed to a Buffer without a copy (V8 is told
 // of the memory for as long as the Buffer lives).
 Napi::Object ImageToJs(Napi::Env env, Image&& img);
+// An export's result: { path, format, codec, start, end (timeline s), startTime, endTime (epoch ms or
+// null), duration, bytes, bitrate, sampleRate, channels }.
+Napi::Object ExportToJs(Napi::Env env, const ExportResult& r, const std::string& path, const WallMap& wall);
+// { ratio (null: unknown total), time (s done), bytes }
+Napi::Object ProgressToJs(Napi::Env env, const ExportProgress& p);
+// ExportSpec from { mp3, path, format, bitrate, quality, sampleRate, channels, gaps, tags }.
+ExportSpec ExportSpecFromJs(const Napi::Object& o);
 inline Napi::Value Seconds(Napi::Env env, int64_t us) { return Napi::Number::New(env, us / 1e6); }
 
 }  // namespace avr

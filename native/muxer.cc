@@ -106,6 +106,7 @@ Muxer::Muxer(const MuxOptions& opts, const std::vector<TrackParams>& tracks) : o
     Check(avio_open2(&out_->pb, url.c_str(), AVIO_FLAG_WRITE, &out_->interrupt_callback, nullptr),
           "Could not open '" + opts.path + "' for writing");
   }
+  for (const auto& kv : opts.metadata) av_dict_set(&out_->metadata, kv.first.c_str(), kv.second.c_str(), 0);
   Dict mux_opts;
   if (opts.faststart) mux_opts.Set("movflags", "+faststart");
   const int ret = avformat_write_header(out_.get(), mux_opts.Addr());
@@ -130,6 +131,8 @@ Muxer::TempFile::~TempFile() {
 }
 
 Muxer::~Muxer() = default;
+
+int64_t Muxer::bytes() const { return out_ && out_->pb ? avio_tell(out_->pb) : 0; }
 
 void Muxer::Write(int track, const PacketData& data, int64_t pts, int64_t dts, int64_t duration) {
   if (opts_.cancel && opts_.cancel->load()) Fail(code::kAborted, "The save was aborted");

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "errors.h"
@@ -17,6 +18,7 @@ struct MuxOptions {
   std::string format;  // muxer name, "" = by extension
   bool faststart = false;
   const std::atomic<bool>* cancel = nullptr;
+  std::vector<std::pair<std::string, std::string>> metadata;  // tags (title, artist…): ID3v2 in MP3
 };
 
 struct MuxResult {
@@ -39,6 +41,7 @@ class Muxer {
   // Trailer, close, rename into place. Throws avr::Exception (the temporary file is then removed).
   MuxResult Close();
   const std::string& format() const { return format_; }
+  int64_t bytes() const;  // written so far
 
  private:
   int Check(int ret, const std::string& what) const;

@@ -46,7 +46,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
                       InstanceMethod("meter", &Recorder::Meter), InstanceMethod("levels", &Recorder::Levels),
                       InstanceMethod("setSource", &Recorder::SetSource),
                       InstanceMethod("toTimeline", &Recorder::ToTimeline),
-                      InstanceMethod("grab", &Recorder::Grab)});
+                      InstanceMethod("grab", &Recorder::Grab),
+                      InstanceMethod("progress", &Recorder::Progress)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -177,7 +178,20 @@ Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
   req.mux.format = Str(o, "format");
   req.mux.faststart = Bool(o, "faststart", false);
   req.partial = Bool(o, "partial", false);
+  // exportMp3 / exportAudio ({ audio: spec }), or a clip with its MP3 beside it ({ mp3: spec }).
+  if (o.Get("audio").IsObject()) {
+    req.audio_only = true;
+    req.audio = ExportSpecFromJs(o.Get("audio").As<Napi::Object>());
+  }
+  if (o.Get("mp3").IsObject()) {
+    req.with_mp3 = true;
+    req.mp3 = ExportSpecFromJs(o.Get("mp3").As<Napi::Object>());
+  }
   return saves_.Submit(Value(), RingOrThrow(env), std::move(req), running_);
+}
+
+Napi::Value Recorder::Progress(const Napi::CallbackInfo& info) {
+  return saves_.Progress(info.Env(), info[0].As<Napi::Number>().Uint32Value());
 }
 
 Napi::Value Recorder::Cancel(const Napi::CallbackInfo& info) {

@@ -38,6 +38,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Progress(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Meter(const Napi::CallbackInfo& info);
   Napi::Value Levels(const Napi::CallbackInfo& info);

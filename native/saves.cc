@@ -45,11 +45,27 @@ class SaveWorker : public Napi::AsyncWorker {
         RangeQuery q;
         q.from = from;
         q.to = to;
+        q.from_keyframe = !req_.audio_only;  // audio needs no keyframe; its decoder's preroll is in the slack
         range = ring->Query(q);
       }
-      plan = PlanClip(range, requested_to_);
-      req_.mux.cancel = cancel_.get();
-      clip_ = WriteClip(range, plan, req_.mux);
+      wall_ = range.wall;
+      if (req_.audio_only) {
+        req_.audio.mux.cancel = cancel_.get();
+        export_ = ExportRange(range, requested_from_, requested_to_, req_.audio, req_.progress.get());
+      } else {
+        plan = PlanClip(range, requested_to_);
+        req_.mux.cancel = cancel_.get();
+        clip_ = WriteClip(range, plan, req_.mux);
+        if (req_.with_mp3) {
+          req_.mp3.mux.cancel = cancel_.get();
+          try {
+            mp3_ = ExportRange(range, clip_.start, clip_.end, req_.mp3, req_.progress.get());
+          } catch (...) {
+            std::remove(req_.mux.path.c_str());  // both or neither
+            throw;
+          }
+        }
+      }
       // The packets' references are dropped here with `range`, off the main thread.
     } catch (const Exception& e) {
       failure_ = e.failure();
@@ -64,14 +80,23 @@ class SaveWorker : public Napi::AsyncWorker {
     // An abort that reached Cancel before this settles wins, even when the worker had already
     // finished: both run on this thread, so "abort() right after the call" is never a coin toss.
     if (failure_.code.empty() && cancel_->load()) {
-      std::remove(req_.mux.path.c_str());
-      failure_ = {code::kAborted, "The save was aborted"};
+      std::remove((req_.audio_only ? req_.audio.mux.path : req_.mux.path).c_str());
+      if (req_.with_mp3) std::remove(req_.mp3.mux.path.c_str());
+      failure_ = {code::kAborted, req_.audio_only ? "The export was aborted" : "The save was aborted"};
     }
     if (!failure_.code.empty()) {
       deferred_->Reject(MakeError(env, failure_).Value());
       return;
     }
+    if (req_.audio_only) {
+      Napi::Object r = ExportToJs(env, export_, req_.audio.mux.path, wall_);
+      r.Set("requestedFrom", Seconds(env, requested_from_));
+      r.Set("requestedTo", Seconds(env, requested_to_));
+      deferred_->Resolve(r);
+      return;
+    }
     Napi::Object r = Napi::Object::New(env);
+    if (req_.with_mp3) r.Set("mp3", ExportToJs(env, mp3_, req_.mp3.mux.path, wall_));
     r.Set("path", req_.mux.path);
     r.Set("format", clip_.mux.format);
     r.Set("start", Seconds(env, clip_.start));
@@ -114,6 +139,8 @@ class SaveWorker : public Napi::AsyncWorker {
   std::function<void()> done_;
   int64_t requested_from_ = 0, requested_to_ = 0;
   ClipResult clip_;
+  ExportResult export_, mp3_;
+  WallMap wall_;
   Failure failure_;
 };
 
@@ -150,6 +177,7 @@ Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> r
     return promise;
   }
   w.recorder = std::make_shared<Napi::ObjectReference>(Napi::Persistent(recorder));
+  progress_[req.id] = req.progress;
   w.cancel = std::make_shared<std::atomic<bool>>(false);
   if (req.last) req.to = (double)ring->Newest();  // the end is now, not when a worker gets to it
   w.from = req.last ? 0 : req.wall ? ring->WallToTimeline(ClampUs(req.from)) : ClampUs(req.from);
@@ -163,6 +191,7 @@ Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> r
     w.req.truncated = true;
     Run(env, std::move(w));
   } else if (!running) {
+    progress_.erase(id);
     w.deferred->Reject(MakeError(env, {code::kSourceEnded,
                                        "The source has ended; the buffer will not reach the requested end"})
                            .Value());
@@ -209,7 +238,10 @@ void Saves::Run(Napi::Env env, Waiting w) {
   const uint32_t id = w.req.id;
   running_[id] = w.cancel;
   auto* worker = new SaveWorker(env, w.deferred, w.recorder, std::move(w.ring), std::move(w.req), w.from, w.cancel,
-                                [this, id] { running_.erase(id); });
+                                [this, id] {
+                                  running_.erase(id);
+                                  progress_.erase(id);
+                                });
   worker->Queue();
 }
 
@@ -223,7 +255,14 @@ void Saves::Cancel(Napi::Env env, uint32_t id) {
     w = std::move(it->second);
     waiting_.erase(it);
   }
+  progress_.erase(id);
   w.deferred->Reject(MakeError(env, {code::kAborted, "The save was aborted while waiting for post-roll"}).Value());
+}
+
+Napi::Value Saves::Progress(Napi::Env env, uint32_t id) {
+  auto it = progress_.find(id);
+  if (it == progress_.end()) return env.Null();
+  return ProgressToJs(env, *it->second);
 }
 
 void Saves::Closed(Napi::Env env, bool stopped, const std::string& reason) {
@@ -244,6 +283,7 @@ void Saves::Closed(Napi::Env env, bool stopped, const std::string& reason) {
     Failure f = stopped ? Failure{code::kStopped, "The recorder stopped before the buffer reached the requested end"}
                         : Failure{code::kSourceEnded, "The source ended before the buffer reached the requested end" +
                                                           (reason.empty() ? std::string() : " (" + reason + ")")};
+    progress_.erase(id);
     w.deferred->Reject(MakeError(env, f).Value());
   }
 }

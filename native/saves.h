@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "audio_export.h"
 #include "muxer.h"
 #include "packet_ring.h"
 
@@ -25,6 +26,13 @@ struct SaveRequest {
   bool partial = false;      // a stop or end before `to` saves what there is (truncated) instead of failing
   bool truncated = false;    // set when that happened
   MuxOptions mux;
+  // exportMp3 / exportAudio: the range's audio alone, exactly [from, to) (no keyframe snap), to `audio`.
+  bool audio_only = false;
+  ExportSpec audio;
+  // saveLast/saveRange with { mp3 }: the clip's audio as MP3 too, from the same packets.
+  bool with_mp3 = false;
+  ExportSpec mp3;
+  std::shared_ptr<ExportProgress> progress = std::make_shared<ExportProgress>();
 };
 
 class Saves {
@@ -32,6 +40,8 @@ class Saves {
   // Main thread. `running`: the ingest thread may still bring the range's end.
   Napi::Promise Submit(Napi::Object recorder, std::shared_ptr<PacketRing> ring, SaveRequest req, bool running);
   void Cancel(Napi::Env env, uint32_t id);
+  // Main thread: { ratio, time (s done), bytes } of a running export, or null.
+  Napi::Value Progress(Napi::Env env, uint32_t id);
   // The ingest thread has finished: waiting saves run with what there is, or fail when their end never came.
   void Closed(Napi::Env env, bool stopped, const std::string& reason);
   // Starts the saves that ReadyIds() found (main thread).
@@ -58,6 +68,7 @@ class Saves {
   std::map<uint32_t, Waiting> waiting_;
   std::atomic<int64_t> earliest_{INT64_MAX};
   std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> running_;  // main thread
+  std::map<uint32_t, std::shared_ptr<ExportProgress>> progress_;     // main thread
 };
 
 }  // namespace avr
