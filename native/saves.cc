@@ -190,6 +190,9 @@ Napi::Promise Saves::Submit(Napi::Object recorder, std::shared_ptr<PacketRing> r
   } else if (!running && w.req.partial) {
     w.req.truncated = true;
     Run(env, std::move(w));
+  } else if (!running && w.req.audio_only && w.from >= w.ring->Newest()) {
+    progress_.erase(id);
+    w.deferred->Reject(MakeError(env, {code::kRangeNotBuffered, "Nothing of that range is buffered, and the source has ended"}).Value());
   } else if (!running) {
     progress_.erase(id);
     w.deferred->Reject(MakeError(env, {code::kSourceEnded,
@@ -283,6 +286,8 @@ void Saves::Closed(Napi::Env env, bool stopped, const std::string& reason) {
     Failure f = stopped ? Failure{code::kStopped, "The recorder stopped before the buffer reached the requested end"}
                         : Failure{code::kSourceEnded, "The source ended before the buffer reached the requested end" +
                                                           (reason.empty() ? std::string() : " (" + reason + ")")};
+    if (!stopped && w.req.audio_only && w.from >= w.ring->Newest())
+      f = {code::kRangeNotBuffered, "Nothing of that range is buffered, and the source has ended"};
     progress_.erase(id);
     w.deferred->Reject(MakeError(env, f).Value());
   }
