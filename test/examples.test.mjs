@@ -127,4 +127,35 @@ test('snapshot grabs, disconnects, and again at the next interval', async () => 
   }
 });
 
+test('last5min saves the last seconds as MP4 with its MP3 beside it, and frames meanwhile', async () => {
+  const dir = tmpDir();
+  const media = await makeMedia({ out: path.join(dir, 'src.mp4'), seconds: 12, gopSeconds: 1 });
+  const hls = await startHls({ file: media });
+  const out = path.join(dir, 'video_chunks'), frames = path.join(dir, 'frames');
+  const p = run(['examples/last5min.ts', hls.url, '--seconds', '3', '--every', '1', '--out', out, '--frames', frames], { stdin: true });
+  try {
+    // Once 2 frames are out, more than 3 s are buffered (HLS starts a few segments back).
+    await waitFor(() => count(p.output(), /^frame /gm) >= 2 && /press Enter/.test(p.output()),
+      { timeout: budget(5, 30), message: () => `last5min never got going:\n${p.output()}` });
+    p.child.stdin.write('\n');
+    await waitFor(() => /saved |save failed/.test(p.output()), { message: () => `no save:\n${p.output()}` });
+    p.child.stdin.end();
+    assert.is(await p.done, 0, p.output());
+  } finally {
+    await hls.stop();
+  }
+  const text = p.output();
+  assert.not.match(text, /save failed|frame failed/);
+  const files = fs.readdirSync(out).sort();
+  assert.is(files.length, 2, files.join());
+  assert.match(files[0], /^last-.*\.mp3$/);
+  assert.match(files[1], /^last-.*\.mp4$/);
+  await checkClip(path.join(out, files[1]), { seconds: 3, tolerance: 1.05 });
+  const { out: d } = await runCmd('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', path.join(out, files[0])]);
+  assert.is(JSON.parse(d).streams[0].codec_name, 'mp3');
+  const shots = fs.readdirSync(frames);
+  assert.ok(shots.length >= 2, shots.join());
+  assert.equal(shots, [...shots].sort());
+});
+
 test.run();
