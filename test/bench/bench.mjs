@@ -154,6 +154,34 @@ async function saves(rec, file, dir) {
   return { ours, theirs };
 }
 
+// Audio exports of the whole buffer (the input's 5 minutes): exportMp3 at 192 kb/s CBR beside
+// `ffmpeg -i <input> -vn -c:a libmp3lame -b:a 192k`, and libmp3lame alone (ffmpeg encoding the already
+// decoded PCM: the encoder's share of the time); exportAudio to .m4a beside `ffmpeg -vn -c:a copy`.
+async function audioExports(rec, file, dir) {
+  const mp3 = [], ffMp3 = [], copy = [], ffCopy = [];
+  const pcm = path.join(dir, 'audio.wav');
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-vn', '-c:a', 'pcm_f32le', pcm], { timeout: 600_000 });
+  const lame = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = path.join(dir, 'ours.mp3');
+    let t0 = performance.now();
+    await withTimeout(rec.exportMp3({ last: SECONDS }, out, { bitrate: 192 }), 600_000, 'exportMp3');
+    mp3.push((performance.now() - t0) / 1000);
+    fs.rmSync(out);
+    ffMp3.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-vn', '-c:a', 'libmp3lame', '-b:a', '192k', path.join(dir, 'ff.mp3')], { timeout: 600_000 })).wall);
+    lame.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', pcm, '-c:a', 'libmp3lame', '-b:a', '192k', '-f', 'null', '-'], { timeout: 600_000 })).wall);
+    const m4a = path.join(dir, 'ours.m4a');
+    t0 = performance.now();
+    await withTimeout(rec.exportAudio({ last: SECONDS }, m4a), 120_000, 'exportAudio');
+    copy.push((performance.now() - t0) / 1000);
+    fs.rmSync(m4a);
+    ffCopy.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-vn', '-c:a', 'copy', path.join(dir, 'ff.m4a')], { timeout: 120_000 })).wall);
+    log(`  exports ${i + 1}/${RUNS}: mp3 ours ${mp3.at(-1).toFixed(2)} s, ffmpeg ${ffMp3.at(-1).toFixed(2)} s, lame alone ${lame.at(-1).toFixed(2)} s; copy ours ${copy.at(-1).toFixed(3)} s, ffmpeg ${ffCopy.at(-1).toFixed(3)} s`);
+  }
+  fs.rmSync(pcm);
+  return { mp3: median(mp3), ffMp3: median(ffMp3), lame: median(lame), copy: median(copy), ffCopy: median(ffCopy) };
+}
+
 // Memory in fresh processes (test/bench/memory.mjs): one recorder buffering the whole input, as mp4 and as
 // MPEG-TS (the live formats: HLS, UDP, SRT, HTTP-TS), many idle live recorders, and one recorder started
 // and stopped 200 times (what stays after stop()).
@@ -228,12 +256,17 @@ async function frameGrabs(file, dir) {
   for (let i = 0; i < RUNS; i++) {
     decodeGop.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', gop, '-vf', `select=eq(n\\,${frames - 1})`, '-frames:v', '1', '-q:v', '2', path.join(dir, 'b.jpg')])).wall);
   }
-  const { startHls } = await import('../helpers/media.mjs');
-  const hls = await startHls({ file });
+  // A live MPEG-TS stream over TCP, as an encoder serves it: a client joins mid-GOP and waits for the
+  // next keyframe (an HLS client starts at a segment, on a keyframe, from a playlist of past ones).
+  const { startTcpTs } = await import('../helpers/media.mjs');
+  const tcp = await startTcpTs({ file });
   try {
-    for (let i = 0; i < RUNS; i++) live.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', hls.url, '-frames:v', '1', path.join(dir, 'a.jpg')])).wall);
+    for (let i = 0; i < RUNS; i++) {
+      await sleep(500 + 300 * i); // join at different points of the GOP
+      live.push((await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', tcp.url, '-frames:v', '1', path.join(dir, 'a.jpg')], { timeout: 60_000 })).wall);
+    }
   } finally {
-    await hls.stop();
+    await tcp.stop();
   }
   const CPU_SECONDS = Math.min(60, SECONDS);
   const none = await child('cpu', file, 'none', String(CPU_SECONDS));
@@ -255,10 +288,12 @@ const ff = await ffmpegCpu(['-nostdin', '-v', 'error', '-i', file, '-c', 'copy',
 log('ingest: Recorder at full speed');
 await settle();
 const ing = await ingest(file);
-let sv, idle;
+let sv, idle, ex;
 try {
   log(`saves: saveLast(${SECONDS}) vs ffmpeg -c copy out.mp4, ${RUNS} runs each`);
   sv = await saves(ing.rec, file, outDir);
+  log(`exports: exportMp3 / exportAudio of ${SECONDS} s vs ffmpeg, ${RUNS} runs each`);
+  ex = await audioExports(ing.rec, file, outDir);
   idle = await idleLoopDelay(median(sv.ours.map((s) => s.wall)));
 } finally {
   await ing.rec.stop();
@@ -297,13 +332,17 @@ const rows = [
     `${f(m.rss / 1e6, 1)} / ${f(m.payload / 1e6, 1)} (${f(m.held / 1e6, 1)}) → ${f(m.rss / m.payload, 3)}, ${f((m.rss - 1.03 * m.payload) / 1e6, 1)} MB over 1.03×`, '', '']),
   ['Loading FFmpeg\'s libraries (before any recorder), RSS MiB', f(mem.mp4.library / MB, 1), '', ''],
   ['Idle live recorder: first / each of 16 more, MiB beyond its buffer', `${f((mem.many.first - mem.many.firstHeld) / MB, 2)} / ${f(mem.many.perExtra / MB, 2)}`, '', ''],
+  [`exportMp3 of ${SECONDS} s at 192 kb/s, median of ${RUNS}, s (vs ffmpeg -vn -c:a libmp3lame -b:a 192k)`, f(ex.mp3), f(ex.ffMp3), f(ex.mp3 / ex.ffMp3)],
+  ['libmp3lame alone on the decoded PCM (ffmpeg), s: its share of our export', f(ex.lame), '', `${f((ex.lame / ex.mp3) * 100, 0)} %`],
+  [`exportAudio of ${SECONDS} s to .m4a, median of ${RUNS}, s (vs ffmpeg -vn -c:a copy)`, f(ex.copy, 3), f(ex.ffCopy, 3), f(ex.copy / ex.ffCopy)],
   ['Audio meter CPU, s per stream-hour (vs ffmpeg -vn -af astats)', f(perHour(mtr.meterCpu)), f(perHour(mtr.astatsCpu)), f(mtr.meterCpu / mtr.astatsCpu)],
   [`Spike latency (${mtr.latencies.length} of ${mtr.bursts} bursts found, ${mtr.others.length} other), ms from the event's arrival: median / max`,
     `${f(median(mtr.latencies), 0)} / ${f(Math.max(...mtr.latencies), 0)}`, '', ''],
   ['grabFrame \'keyframe\' to JPEG (1080p), ms, median of 5', f(frm.lat.keyframe, 1), '', ''],
   [`grabFrame 'latest' to JPEG, worst case (newest packet = last of a GOP: ${MEDIA.fps * MEDIA.gopSeconds} frames), ms; vs ffmpeg decoding that GOP from a file to one JPEG`,
     f(frm.lat.latest, 1), f(frm.decodeGop * 1000, 1), f(frm.lat.latest / (frm.decodeGop * 1000))],
-  ['One frame from the live source, ms: grabFrame \'latest\' vs ffmpeg -i <live HLS> -frames:v 1', f(frm.lat.latest, 1), f(frm.live * 1000, 1), f(frm.lat.latest / (frm.live * 1000))],
+  [`One frame from the live source, ms: grabFrame 'keyframe' / 'latest' (worst case) vs ffmpeg -i <live TCP MPEG-TS> -frames:v 1 (median of ${RUNS})`,
+    `${f(frm.lat.keyframe, 1)} / ${f(frm.lat.latest, 1)}`, f(frm.live * 1000, 1), `${f(frm.lat.keyframe / (frm.live * 1000), 3)} / ${f(frm.lat.latest / (frm.live * 1000), 3)}`],
   [`captureFrames({ everySeconds: 10 }) CPU, s per hour (${frm.capture.frames} frames, ${frm.capture.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.capture.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
   [`frames({ fps: 5, width: 640 }) CPU, s per hour (${frm.preview.frames} frames, ${frm.preview.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.preview.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
