@@ -12,3 +12,4 @@ export type { Spike, SpikeOptions, SpikeClipEvent } from './spikes.js';
 export type { Frame, FrameFormat, GrabFrameOptions, CaptureOptions, FrameCapture } from './frames.js';
 export { exportMp3, exportAudio } from './exports.js';
 export type { Mp3Options, AudioCopyOptions, FileExportOptions, ExportResult, ExportProgress, AudioTags, AudioRange } from './audio_export.js';
+export type { RecordOptions, Recording } from './recording.js';

@@ -59,6 +59,8 @@ interface Binding {
     promise: Promise<{ data: Buffer; width: number; height: number; stride?: number; timeline: number; time: number; keyframe: boolean; bytesRead: number }>;
     cancel(): void;
   };
+  /** Reads every packet of a file: its real duration (a segment a crash left without a trailer). */
+  probeMedia(url: string): Promise<{ start: number; duration: number; packets: number; keyframes: number }>;
   /** The audio of a file or URL, exported on a libuv worker. */
   exportFile(o: Record<string, unknown>): {
     promise: Promise<RawExportResult>;

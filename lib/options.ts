@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, statSync, type Stats } from 'node:fs
 import path from 'node:path';
 import { RecorderError } from './errors.js';
 import type { Mp3Options } from './audio_export.js';
+import { normalizeRecord, type RecordOptions } from './recording.js';
 import { normalizeYtdlp, type NormalizedYtdlp, type YtdlpOptions } from './ytdlp.js';
 
 export interface ReconnectOptions {
@@ -63,6 +64,11 @@ export interface RecorderOptions {
    * real-time speed, so the buffer behaves as live.
    */
   ytdlp?: boolean | YtdlpOptions;
+  /**
+   * Record to disk around the clock as well: crash-safe segments (fragmented MP4 or MPEG-TS) of the
+   * same packets, with an index and retention. See the README's "Continuous recording".
+   */
+  record?: RecordOptions;
 }
 
 export interface MeterOptions {
@@ -190,7 +196,7 @@ export function inRange(name: keyof typeof RANGES, v: number): number {
 
 const RECORDER_KEYS = [
   'source', 'format', 'inputOptions', 'readRate', 'bufferSeconds', 'maxBufferBytes', 'openTimeout',
-  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter', 'ytdlp',
+  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter', 'ytdlp', 'record',
 ] as const;
 const METER_KEYS = ['windowSeconds', 'levelInterval'] as const;
 const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
@@ -322,6 +328,8 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
         meter.levelInterval = inRange('meter.levelInterval', positiveSeconds('meter.levelInterval', o.meter.levelInterval));
     } else throw invalid('meter', 'a boolean or { windowSeconds, levelInterval }', o.meter);
   }
+  const record = normalizeRecord(o.record);
+  if (record) native.record = { dir: record.dir, segmentSeconds: record.segmentSeconds, format: record.format };
   return { native, statsInterval, meter, ytdlp, readRateSet: o.readRate !== undefined, reconnectSet: o.reconnect !== undefined };
 }
 

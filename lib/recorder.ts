@@ -32,6 +32,7 @@ import {
   type NormalizedExport,
   type RawExportResult,
 } from './audio_export.js';
+import { DiskRecorder, normalizeRecord, type DiskRecorderHost, type RawSegment, type Recording } from './recording.js';
 import { FrameCapture, grabFrame, type CaptureOptions, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
 import { attachSpikeHandler, normalizeSpikeOptions, type Spike, type SpikeClipEvent, type SpikeHost, type SpikeOptions } from './spikes.js';
@@ -43,7 +44,11 @@ export interface RecorderEvents {
   reconnecting: [event: { attempt: number; delay: number; error: RecorderError }];
   /** Data flows again; `gap` is the hole it left on the timeline. */
   reconnected: [event: { attempt: number; gap: Gap | null; info: SourceInfo }];
-  /** The source ended for good because of this error (only emitted when someone listens). */
+  /**
+   * The source ended for good because of this error, or (record option) a disk write failed: recording
+   * to memory goes on and the disk recorder retries. Only emitted when someone listens (else a disk
+   * failure is a 'warning').
+   */
   error: [error: RecorderError];
   /** The source ended for good (error null: a clean end). The buffer stays available to saves until stop(). */
   end: [event: { error: RecorderError | null }];
@@ -57,6 +62,10 @@ export interface RecorderEvents {
   level: [level: LevelEvent];
   /** A spike's clip (onSpike with `clipDir`) is saved. */
   clip: [event: SpikeClipEvent];
+  /** A disk segment (record option) is finished. */
+  segment: [segment: Recording];
+  /** A disk segment was deleted by retention (age, total size, free space). */
+  deleted: [segment: Recording & { reason: 'age' | 'size' | 'space' }];
 }
 
 /**
@@ -94,6 +103,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   readonly #ytdlp: NormalizedYtdlp | null;
   readonly #page: string;
   readonly #name: string;
+  readonly #disk: DiskRecorder | null;
+  #preparing = false;
   readonly #userSource: UserSource;
   #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
@@ -106,6 +117,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#ytdlp = ytdlp;
       this.#page = opts.url as string;
       this.#name = String((options as { source: string }).source);
+      const record = normalizeRecord((options as { record?: unknown }).record);
+      this.#disk = record
+        ? new DiskRecorder(record, {
+            emit: (event: string, payload: unknown) => this.emit(event as 'segment', payload as Recording),
+            error: (err) => this.#recordError(err),
+          } as DiskRecorderHost)
+        : null;
       this.#userSource = { inputOptions: opts.inputOptions as Record<string, string>, readRateSet, reconnectSet };
       this.#wallClock = opts.wallClock as boolean;
       this.#native = new (native().NativeRecorder)(opts);
@@ -171,11 +189,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.#info = null;
     return new Promise<SourceInfo>((resolve, reject) => {
       this.#pendingStart = { resolve, reject, site };
-      if (this.#ytdlp) {
-        void this.#resolveThenStart(this.#ytdlp, reject, site);
-        return;
-      }
-      this.#startNative(reject, site);
+      const go = () => {
+        this.#preparing = false;
+        if (this.#pendingStart?.reject !== reject) return; // stopped meanwhile
+        if (this.#ytdlp) void this.#resolveThenStart(this.#ytdlp, reject, site);
+        else this.#startNative(reject, site);
+      };
+      if (!this.#disk) return go();
+      // The recordings folder first: its index checked (rebuilt after a crash), retention applied.
+      this.#preparing = true;
+      this.#disk.prepare().then(go, (err) => {
+        this.#preparing = false;
+        if (this.#pendingStart?.reject !== reject) return;
+        this.#pendingStart = null;
+        this.#state = 'stopped';
+        reject(withCallSite(new RecorderError('ERR_WRITE', `Cannot record to '${this.#disk!.o.dir}': ${(err as Error).message}`), site));
+      });
     });
   }
 
@@ -237,6 +266,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const wasStarted = this.#state !== 'starting';
     this.#state = 'stopping';
     this.#resolving?.abort(); // start() rejects with ERR_STOPPED
+    if (this.#preparing) {
+      // Stopped while the recordings folder was being prepared: the native side never started.
+      const p = this.#pendingStart;
+      this.#pendingStart = null;
+      p?.reject(withCallSite(new RecorderError('ERR_STOPPED', 'The recorder was stopped before the source started'), p.site));
+    }
     let grace: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -249,7 +284,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#stopping = null;
       this.#stopTimer();
       this.#meter.stopped();
+      this.#disk?.close();
     }
+    // The last segment's index entry is on disk before stop() resolves.
+    await this.#disk?.settled();
     if (wasStarted) this.emit('close');
   }
 
@@ -513,6 +551,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /** Segments on disk (record option), oldest first, the one being written last (complete: false). */
+  recordings(): Recording[] {
+    if (!this.#disk) throw new RecorderError('ERR_INVALID_ARG', 'This recorder does not record to disk: give it { record: { dir } }');
+    return this.#disk.list();
+  }
+
+  // Disk trouble never stops recording to memory: an 'error' event when someone listens, else a warning.
+  #recordError(err: RecorderError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.emit('warning', { code: 'WARN_RECORD', message: err.message });
+  }
+
   #sourceName(): string {
     // The user's own words for the source (a page, a URL, a file name), for default titles.
     return this.#name;
@@ -531,7 +581,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   #onNative(event: string, payload: any): void {
     // Events the thread sent before it saw stop() change nothing any more; 'closed' still settles.
-    if ((this.#state === 'stopping' || this.#state === 'stopped') && event !== 'closed') return;
+    // (The disk recorder's last segment closes during stop(): its bookkeeping still counts.)
+    const last = event === 'closed' || event === 'segment' || event === 'segment-open' || event === 'record-error';
+    if ((this.#state === 'stopping' || this.#state === 'stopped') && !last) return;
     switch (event) {
       case 'started': {
         this.#info = payload as SourceInfo;
@@ -547,6 +599,15 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       }
       case 'levels':
         this.#meter.onNative(payload);
+        break;
+      case 'segment-open':
+        this.#disk?.onOpened(payload as RawSegment);
+        break;
+      case 'segment':
+        this.#disk?.onClosed(payload as RawSegment);
+        break;
+      case 'record-error':
+        this.#recordError(payload as RecorderError);
         break;
       case 'resolve':
         void this.#reresolve();

@@ -5,6 +5,7 @@
 
 #include "file_export.h"
 #include "js_convert.h"
+#include "media_probe.h"
 #include "recorder.h"
 #include "snapshot.h"
 #include "wall_clock.h"
@@ -63,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("exportFile", Napi::Function::New(env, avr::ExportFileBinding));
+  exports.Set("probeMedia", Napi::Function::New(env, avr::ProbeMediaBinding));
   exports.Set("snapshot", Napi::Function::New(env, avr::SnapshotBinding));
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("simulateWallClock", Napi::Function::New(env, SimulateWallClock));

@@ -79,7 +79,8 @@ Muxer::Muxer(const MuxOptions& opts, const std::vector<TrackParams>& tracks) : o
       av_guess_format(opts.format.empty() ? nullptr : opts.format.c_str(), opts.path.c_str(), nullptr);
   if (!ofmt) Fail(code::kInvalidArg, "No muxer for '" + opts.path + "'");
   format_ = ofmt->name;
-  tmp_.path = TempPathFor(opts.path);
+  tmp_.path = opts.in_place ? opts.path : TempPathFor(opts.path);
+  tmp_.keep = opts.in_place;
   const std::string url = FileUrl(tmp_.path);
   AVFormatContext* raw = nullptr;
   avr::Check(avformat_alloc_output_context2(&raw, ofmt, nullptr, url.c_str()), code::kWrite,
@@ -107,8 +108,10 @@ Muxer::Muxer(const MuxOptions& opts, const std::vector<TrackParams>& tracks) : o
           "Could not open '" + opts.path + "' for writing");
   }
   for (const auto& kv : opts.metadata) av_dict_set(&out_->metadata, kv.first.c_str(), kv.second.c_str(), 0);
+  if (opts.in_place) out_->flush_packets = 1;  // every packet (every finished fragment) reaches the file
   Dict mux_opts;
   if (opts.faststart) mux_opts.Set("movflags", "+faststart");
+  for (const auto& kv : opts.muxer_options) mux_opts.Set(kv.first, kv.second);
   const int ret = avformat_write_header(out_.get(), mux_opts.Addr());
   if (ret < 0) {
     // Say what is wrong when it is the source's fault: a video stream whose size nobody could read.
@@ -177,6 +180,7 @@ MuxResult Muxer::Close() {
   r.dropped = dropped_;
   std::error_code ec;
   r.bytes = (int64_t)std::filesystem::file_size(tmp_.path, ec);
+  if (opts_.in_place) return r;
   if (std::rename(tmp_.path.c_str(), opts_.path.c_str()) != 0)
     Fail(code::kWrite, "Could not move the finished file to '" + opts_.path + "'", AVERROR(errno));
   tmp_.keep = true;

@@ -19,6 +19,10 @@ struct MuxOptions {
   bool faststart = false;
   const std::atomic<bool>* cancel = nullptr;
   std::vector<std::pair<std::string, std::string>> metadata;  // tags (title, artist…): ID3v2 in MP3
+  std::vector<std::pair<std::string, std::string>> muxer_options;  // e.g. movflags for fragmented MP4
+  // Write at `path` itself, flushing every packet, and keep what was written if anything fails (the disk
+  // recorder's segments: a crash must leave them playable). Default: a temporary file renamed at Close.
+  bool in_place = false;
 };
 
 struct MuxResult {

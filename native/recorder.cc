@@ -78,6 +78,14 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
     opts_.encoder.audio_bitrate = (int64_t)Num(e, "audioBitrate", (double)opts_.encoder.audio_bitrate);
   }
   opts_.wall_clock = Bool(o, "wallClock", true);
+  if (o.Get("record").IsObject()) {
+    Napi::Object r = o.Get("record").As<Napi::Object>();
+    record_ = true;
+    record_opts_.dir = Str(r, "dir");
+    record_opts_.segment_us = Micros(Num(r, "segmentSeconds", 600));
+    record_opts_.format = Str(r, "format", "mp4");
+    record_opts_.retry_us = Micros(Num(r, "retrySeconds", 5));
+  }
   buffer_us_ = Micros(Num(o, "bufferSeconds", 300));
   max_bytes_ = (int64_t)Num(o, "maxBufferBytes", 512.0 * 1024 * 1024);
 }
@@ -95,6 +103,8 @@ void Recorder::AtTeardown(void* self) {
   auto* r = static_cast<Recorder*>(self);
   r->ingest_->RequestStop();
   r->ingest_->Join();
+  if (r->writer_) r->writer_->Abort();
+  r->writer_.reset();
 }
 
 void Recorder::Finalize(Napi::Env env) {
@@ -134,14 +144,18 @@ Napi::Value Recorder::Start(const Napi::CallbackInfo& info) {
   started_run_ = false;
   ring_ = std::make_shared<PacketRing>(buffer_us_, max_bytes_);
   ingest_ = std::make_unique<Ingest>(opts_, ring_, this);
+  // Subscribed before the first packet: a segment misses nothing of the run.
+  writer_ = record_ ? std::make_unique<SegmentWriter>(record_opts_, ring_, this) : nullptr;
   running_ = true;
   // Created per run and released after the thread's last event: while it exists it keeps the process
   // (and this object) alive, as a running recorder should; a stopped one can be collected.
   tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "av-rewind:events", 0, 1);
   napi_add_env_cleanup_hook(env, &Recorder::AtTeardown, this);
   try {
+    if (writer_) writer_->Start();
     ingest_->Start();
   } catch (const std::exception& e) {  // no thread: undo the run
+    writer_.reset();
     napi_remove_env_cleanup_hook(env, &Recorder::AtTeardown, this);
     tsfn_.Release();
     running_ = false;
@@ -429,6 +443,34 @@ void Recorder::OnWarning(const std::string& code, const std::string& message) {
   });
 }
 
+namespace {
+Napi::Object SegmentToJs(Napi::Env env, const SegmentInfo& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("file", s.file);
+  o.Set("startTime", s.start_wall ? Napi::Number::New(env, s.start_wall / 1e3) : env.Null());
+  o.Set("endTime", s.end_wall ? Napi::Number::New(env, s.end_wall / 1e3) : env.Null());
+  o.Set("start", Seconds(env, s.timeline_start));
+  o.Set("end", Seconds(env, s.timeline_end));
+  o.Set("bytes", Napi::Number::New(env, (double)s.bytes));
+  o.Set("complete", s.complete);
+  return o;
+}
+}  // namespace
+
+void Recorder::OnSegmentOpened(const SegmentInfo& s) {
+  Post([s](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "segment-open"), SegmentToJs(env, s)}); });
+}
+
+void Recorder::OnSegmentClosed(const SegmentInfo& s) {
+  Post([s](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "segment"), SegmentToJs(env, s)}); });
+}
+
+void Recorder::OnRecordError(const Failure& f) {
+  Post([f](Napi::Env env, Napi::Function emit) { emit.Call({Napi::String::New(env, "record-error"), MakeError(env, f).Value()}); });
+}
+
+void Recorder::OnRecordWarning(const std::string& code, const std::string& message) { OnWarning(code, message); }
+
 void Recorder::OnEnd(const Failure& why, bool started) {
   // Every level (and so every spike) of what was buffered reaches JavaScript before 'end' does.
   if (std::shared_ptr<AudioMeter> meter = CurrentMeter()) meter->WaitDone();
@@ -442,7 +484,11 @@ void Recorder::OnEnd(const Failure& why, bool started) {
 }
 
 void Recorder::OnClosed() {
+  // The subscription ended with the thread: the disk recorder writes what it still holds, closes its
+  // segment and reports it, all before 'closed'.
+  if (writer_) writer_->Join();
   Post([this](Napi::Env env, Napi::Function emit) {
+    writer_.reset();
     ingest_->Join();  // the thread has made its last call; this returns at once
     running_ = false;
     const bool stopping = !stop_waiters_.empty();

@@ -13,10 +13,11 @@
 #include "ingest.h"
 #include "packet_ring.h"
 #include "saves.h"
+#include "segment_writer.h"
 
 namespace avr {
 
-class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
+class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents, public SegmentEvents {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit Recorder(const Napi::CallbackInfo& info);
@@ -32,6 +33,12 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   void OnEnd(const Failure& why, bool started) override;
   void OnClosed() override;
   void OnResolve() override;
+
+  // SegmentEvents: the disk recorder's thread.
+  void OnSegmentOpened(const SegmentInfo& s) override;
+  void OnSegmentClosed(const SegmentInfo& s) override;
+  void OnRecordError(const Failure& f) override;
+  void OnRecordWarning(const std::string& code, const std::string& message) override;
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
@@ -71,6 +78,10 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents {
   int64_t reported_bytes_ = 0;
 
   Saves saves_;
+  // Continuous recording to disk (record option): one writer per run, a consumer of the live packets.
+  bool record_ = false;
+  RecordOptions record_opts_;
+  std::unique_ptr<SegmentWriter> writer_;
   std::shared_ptr<FrameCache> frames_ = std::make_shared<FrameCache>();  // 'latest' grabs go on from here
   bool started_run_ = false;  // the current run buffered its first packet
   Failure end_reason_;

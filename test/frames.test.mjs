@@ -196,6 +196,31 @@ frames("'keyframe' decodes one frame", async () => {
   await rec.stop();
 });
 
+frames('captureFrames: a failed write is an error event, and capture goes on once the cause is gone', async () => {
+  const { Recorder, syntheticSource } = await import('av-rewind');
+  const rec = new Recorder({ ...syntheticSource({ width: 160, height: 120, fps: 25 }), statsInterval: 0 });
+  await rec.start();
+  const out = path.join(dir, 'cap-fail');
+  try {
+    const cap = rec.captureFrames({ everySeconds: 0.5, dir: out });
+    const got = [], errors = [];
+    cap.on('frame', (f) => got.push(f));
+    cap.on('error', (e) => errors.push(e));
+    await waitFor(() => got.length >= 1);
+    fs.rmSync(out, { recursive: true }); // the folder goes (an unmounted disk, a cleanup script)
+    await waitFor(() => errors.length >= 1, { message: 'no error event' });
+    assert.is(errors[0].code, 'ERR_WRITE');
+    const before = got.length;
+    fs.mkdirSync(out); // and comes back
+    await waitFor(() => got.length >= before + 2, { message: () => `capture did not go on: ${got.length} frames` });
+    await cap.stop();
+    assert.ok(fs.readdirSync(out).length >= 2);
+    assert.equal(fs.readdirSync(out).filter((f) => f.includes('partial')), []);
+  } finally {
+    await rec.stop();
+  }
+});
+
 // A PNG's pixels as gray, by the ffmpeg CLI.
 async function grayOf(file) {
   await run('ffmpeg', ['-v', 'error', '-y', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', `${file}.gray`]);

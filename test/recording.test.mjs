@@ -1,0 +1,165 @@
+// Continuous recording: a lavfi "camera" (raw video at a real-time rate, encoded once at ingest) recorded
+// to disk in short segments; checked with ffprobe, after a SIGKILL, and under each retention rule.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Recorder, syntheticSource } from 'av-rewind';
+import { budget, decodeErrors, run, tmpDir, waitFor } from './helpers/media.mjs';
+
+const test = suite('continuous recording');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const camera = () => syntheticSource({ width: 160, height: 120, fps: 25 });
+
+// Each video packet of a file: [pts_time, keyframe].
+async function videoPackets(file) {
+  const { out } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file]);
+  return out.trim().split('\n').filter(Boolean).map((l) => {
+    const [t, flags] = l.split(',');
+    return { t: +t, key: flags.includes('K') };
+  });
+}
+
+test('segments cut on keyframes, named by their start, indexed; none is lost between them', async () => {
+  const dir = tmpDir();
+  const rec = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, statsInterval: 0, record: { dir, segmentSeconds: 2 } });
+  const events = [];
+  rec.on('segment', (s) => events.push(s));
+  await rec.start();
+  await waitFor(() => events.length >= 3, { timeout: budget(8) });
+  await rec.stop();
+  const list = rec.recordings();
+  assert.ok(list.length >= 4, `${list.length} segments`);
+  assert.ok(list.every((s) => s.complete), JSON.stringify(list));
+  assert.is(events.length, list.length, 'a segment event for each, the last at stop()');
+  const names = list.map((s) => path.basename(s.file));
+  assert.equal(names, [...names].sort());
+  for (const s of list) {
+    assert.match(path.basename(s.file), /^recording_\d{8}_\d{6}(_\d+)?\.mp4$/);
+    // The name is the start, to the second, in local time.
+    const m = /recording_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})/.exec(s.file);
+    const named = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]).getTime();
+    assert.ok(s.start.getTime() - named >= 0 && s.start.getTime() - named < 1000, `${s.file} starts ${s.start.toISOString()}`);
+    assert.is(s.bytes, fs.statSync(s.file).size);
+    const pk = await videoPackets(s.file);
+    assert.ok(pk[0].key, `${s.file} does not start with a keyframe`);
+    assert.ok(Math.abs(pk.length / 25 - s.duration) < 0.1, `${s.file}: ${pk.length} frames, ${s.duration} s`);
+    assert.equal(await decodeErrors(s.file), '', s.file);
+  }
+  // Boundaries: every full segment ends within a GOP after a multiple of 2 s of the clock.
+  for (const s of list.slice(0, -1)) {
+    const end = s.end.getTime() / 1000;
+    const past = end - Math.floor(end / 2) * 2;
+    assert.ok(past < 0.55 || past > 1.99, `${s.file} ends ${past.toFixed(3)} s past a boundary`);
+  }
+  // Consecutive segments join without a missing or repeated frame.
+  for (let i = 1; i < list.length; i++) {
+    const gap = list[i].start - list[i - 1].end;
+    assert.ok(Math.abs(gap) < 15, `${gap} ms between ${names[i - 1]} and ${names[i]}`);
+  }
+  // The index: the same entries.
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'recording_index.json'), 'utf8'));
+  assert.equal(index.map((e) => e.file), names);
+  assert.equal(index.map((e) => e.bytes), list.map((s) => s.bytes));
+  assert.ok(index.every((e) => e.complete === true));
+});
+
+test('a SIGKILLed recorder leaves playable segments, and the next start rebuilds the index from them', async () => {
+  const dir = tmpDir();
+  const script = `
+    import { Recorder, syntheticSource } from 'av-rewind';
+    const rec = new Recorder({ ...syntheticSource({ width: 160, height: 120, fps: 25 }), encoder: { gopSeconds: 0.5 }, record: { dir: ${JSON.stringify(dir)}, segmentSeconds: 2 } });
+    rec.on('segment', (s) => console.log('segment', s.file));
+    await rec.start();
+    console.log('recording');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  await waitFor(() => (out.match(/^segment /gm) ?? []).length >= 1, { timeout: budget(6), message: () => out });
+  await new Promise((r) => setTimeout(r, 1300)); // well into the next segment
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort();
+  assert.ok(files.length >= 2, files.join());
+  for (const f of files) {
+    const pk = await videoPackets(path.join(dir, f));
+    assert.ok(pk.length >= 10, `${f}: ${pk.length} frames`);
+    assert.equal(await decodeErrors(path.join(dir, f)), '', f);
+  }
+  // The index still says the last one is being written: a new recorder probes it.
+  const before = JSON.parse(fs.readFileSync(path.join(dir, 'recording_index.json'), 'utf8'));
+  assert.is(before.at(-1).complete, false);
+  const rec = new Recorder({ ...camera(), statsInterval: 0, record: { dir, segmentSeconds: 2 } });
+  await rec.start();
+  const list = rec.recordings();
+  await rec.stop();
+  const killed = list.find((s) => path.basename(s.file) === files.at(-1));
+  assert.ok(killed, JSON.stringify(list));
+  assert.is(killed.complete, false);
+  const frames = (await videoPackets(killed.file)).length;
+  assert.ok(Math.abs(killed.duration - frames / 25) < 0.1, `${killed.duration} s for ${frames} frames`);
+  assert.is(killed.bytes, fs.statSync(killed.file).size);
+  const after = JSON.parse(fs.readFileSync(path.join(dir, 'recording_index.json'), 'utf8'));
+  assert.ok(after.some((e) => e.file === files.at(-1) && e.complete === false && Math.abs(e.duration - killed.duration) < 1e-6));
+});
+
+test('retention by age, by size and by free space deletes the oldest, never the open segment', async () => {
+  const dir = tmpDir();
+  // A real segment, copied under old names.
+  const seed = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, statsInterval: 0, record: { dir, segmentSeconds: 1 } });
+  await seed.start();
+  await waitFor(() => seed.recordings().filter((s) => s.complete).length >= 1, { timeout: budget(4) });
+  await seed.stop();
+  const real = seed.recordings()[0].file;
+  for (const f of fs.readdirSync(dir)) if (f !== path.basename(real)) fs.rmSync(path.join(dir, f));
+  const old = ['recording_20200101_000000.mp4', 'recording_20200101_001000.mp4', 'recording_20200101_002000.mp4'];
+  for (const f of old) fs.copyFileSync(real, path.join(dir, f));
+  fs.rmSync(real);
+  fs.rmSync(path.join(dir, 'recording_index.json'), { force: true });
+  const size = fs.statSync(path.join(dir, old[0])).size;
+
+  const runWith = async (record, wait) => {
+    const rec = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, statsInterval: 0, record: { dir, segmentSeconds: 60, ...record } });
+    const deleted = [];
+    rec.on('deleted', (d) => deleted.push(d));
+    await rec.start();
+    await waitFor(() => wait(deleted, rec), { timeout: budget(4), message: () => JSON.stringify(deleted) });
+    const open = rec.recordings().filter((s) => !s.complete).map((s) => path.basename(s.file));
+    const openExists = open.every((f) => fs.existsSync(path.join(dir, f)));
+    await rec.stop();
+    return { deleted, open, openExists };
+  };
+  // Size: three old segments plus the open one are more than 2.5 segments' worth: the oldest go.
+  const bySize = await runWith({ retainHours: 0, maxBytes: Math.round(size * 2.5) }, (d) => d.length >= 1);
+  assert.equal(bySize.deleted.map((d) => [path.basename(d.file), d.reason]), [[old[0], 'size']]);
+  // Age: the rest of 2020 goes.
+  const byAge = await runWith({ retainHours: 1 }, (d) => d.length >= 2);
+  assert.equal(byAge.deleted.map((d) => [path.basename(d.file), d.reason]), [[old[1], 'age'], [old[2], 'age']]);
+  // Free space: never enough, so every closed segment goes, the one being written stays.
+  const bySpace = await runWith({ retainHours: 0, minFreeBytes: Number.MAX_SAFE_INTEGER }, (d, rec) => rec.recordings().length === 1);
+  assert.ok(bySpace.deleted.every((d) => d.reason === 'space'));
+  assert.ok(bySpace.deleted.length >= 1, 'the previous runs\' segments');
+  assert.equal(bySpace.open.length, 1);
+  assert.ok(bySpace.openExists, 'the open segment was kept');
+});
+
+test('record options are checked', async () => {
+  for (const [record, re] of [[{}, /record\.dir/], [{ dir: 'x', segmentSeconds: 0 }, /segmentSeconds/], [{ dir: 'x', format: 'mkv' }, /format/], [{ dir: 'x', retention: 1 }, /retention/]]) {
+    let e;
+    try {
+      new Recorder({ ...camera(), record });
+    } catch (err) {
+      e = err;
+    }
+    assert.is(e?.code, 'ERR_INVALID_ARG', JSON.stringify(record));
+    assert.match(e.message, re);
+  }
+  const rec = new Recorder(camera());
+  assert.throws(() => rec.recordings(), /record/);
+});
+
+test.run();
