@@ -15,6 +15,7 @@
         "native/decoder.cc",
         "native/encoder.cc",
         "native/file_export.cc",
+        "native/footage.cc",
         "native/frame_grab.cc",
         "native/grab_worker.cc",
         "native/image.cc",

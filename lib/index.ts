@@ -13,3 +13,4 @@ export type { Frame, FrameFormat, GrabFrameOptions, CaptureOptions, FrameCapture
 export { exportMp3, exportAudio } from './exports.js';
 export type { Mp3Options, AudioCopyOptions, FileExportOptions, ExportResult, ExportProgress, AudioTags, AudioRange } from './audio_export.js';
 export type { RecordOptions, Recording } from './recording.js';
+export { footage, type FootageRange, type FootageResult } from './footage.js';

@@ -10,6 +10,8 @@ export interface NativeRecorder {
   stop(): Promise<void>;
   save(req: Record<string, unknown>): Promise<RawSaveResult>;
   cancel(id: number): void;
+  /** Disk segments joined with the buffer, on a worker. */
+  footage(o: Record<string, unknown>): Promise<unknown>;
   /** Progress of a running export (save with `audio` or `mp3`), or null when it is not running. */
   progress(id: number): { ratio: number | null; time: number; bytes: number } | null;
   stats(): RawStats;
@@ -59,6 +61,8 @@ interface Binding {
     promise: Promise<{ data: Buffer; width: number; height: number; stride?: number; timeline: number; time: number; keyframe: boolean; bytesRead: number }>;
     cancel(): void;
   };
+  /** Disk segments alone (the standalone footage(dir, …)). */
+  footage(o: Record<string, unknown>): Promise<unknown>;
   /** Reads every packet of a file: its real duration (a segment a crash left without a trailer). */
   probeMedia(url: string): Promise<{ start: number; duration: number; packets: number; keyframes: number }>;
   /** The audio of a file or URL, exported on a libuv worker. */

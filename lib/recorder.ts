@@ -7,6 +7,7 @@ import {
   isObject,
   checkKeys,
   checkWritable,
+  fileUrl,
   normalizeRecorderOptions,
   normalizeSaveOptions,
   positiveSeconds,
@@ -32,6 +33,7 @@ import {
   type NormalizedExport,
   type RawExportResult,
 } from './audio_export.js';
+import { normalizeFootage, toFootageResult, type FootageRange, type FootageResult, type FootageSegmentIn } from './footage.js';
 import { DiskRecorder, normalizeRecord, type DiskRecorderHost, type RawSegment, type Recording } from './recording.js';
 import { FrameCapture, grabFrame, type CaptureOptions, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
@@ -548,6 +550,30 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return await withProgress(raw.then(toExportResult), () => this.#native.progress(id), n.onProgress);
     } finally {
       n.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * A wall-clock range as one clip from the disk segments (record option) and the memory buffer,
+   * joined without re-encoding: from the keyframe at or before `from`. `from`/`to`: 'YYYYMMDD_HHMMSS'
+   * (local time), Dates or epoch ms. The result says how much came from each and what nothing covers.
+   */
+  async footage(range: FootageRange, file: string): Promise<FootageResult> {
+    const site = callSite(this.footage);
+    try {
+      const n = normalizeFootage(range, file);
+      const dir = this.#disk?.o.dir;
+      const segments: FootageSegmentIn[] = (this.#disk?.entries() ?? []).map((e) => ({
+        url: fileUrl(path.join(dir!, e.file)),
+        startTime: e.start,
+        // The segment being written: as long as it has been open.
+        duration: e.complete || e.duration > 0 ? e.duration : Math.max(0, (Date.now() - e.start) / 1000),
+        ...(e.timeline !== undefined ? { timelineStart: e.timeline } : {}),
+      }));
+      if (segments.length === 0) this.#assertBuffer();
+      return toFootageResult(await this.#native.footage({ ...n, segments }));
+    } catch (err) {
+      throw withCallSite(err, site);
     }
   }
 

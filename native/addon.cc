@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "file_export.h"
+#include "footage.h"
 #include "js_convert.h"
 #include "media_probe.h"
 #include "recorder.h"
@@ -64,6 +65,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("exportFile", Napi::Function::New(env, avr::ExportFileBinding));
+  exports.Set("footage", Napi::Function::New(env, avr::FootageBinding));
   exports.Set("probeMedia", Napi::Function::New(env, avr::ProbeMediaBinding));
   exports.Set("snapshot", Napi::Function::New(env, avr::SnapshotBinding));
   exports.Set("versions", Napi::Function::New(env, Versions));

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #endif
 
+#include "footage.h"
 #include "js_convert.h"
 
 namespace avr {
@@ -47,7 +48,8 @@ Napi::Function Recorder::Define(Napi::Env env) {
                       InstanceMethod("setSource", &Recorder::SetSource),
                       InstanceMethod("toTimeline", &Recorder::ToTimeline),
                       InstanceMethod("grab", &Recorder::Grab),
-                      InstanceMethod("progress", &Recorder::Progress)});
+                      InstanceMethod("progress", &Recorder::Progress),
+                      InstanceMethod("footage", &Recorder::Footage)});
 }
 
 Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(info) {
@@ -202,6 +204,11 @@ Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
     req.mp3 = ExportSpecFromJs(o.Get("mp3").As<Napi::Object>());
   }
   return saves_.Submit(Value(), RingOrThrow(env), std::move(req), running_);
+}
+
+// footage({ path, from, to, segments }): disk segments joined with this recorder's buffer, off the loop.
+Napi::Value Recorder::Footage(const Napi::CallbackInfo& info) {
+  return QueueFootage(info.Env(), FootageFromJs(info[0].As<Napi::Object>()), ring_);
 }
 
 Napi::Value Recorder::Progress(const Napi::CallbackInfo& info) {

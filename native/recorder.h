@@ -46,6 +46,7 @@ class Recorder : public Napi::ObjectWrap<Recorder>, public IngestEvents, public 
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Progress(const Napi::CallbackInfo& info);
+  Napi::Value Footage(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Meter(const Napi::CallbackInfo& info);
   Napi::Value Levels(const Napi::CallbackInfo& info);

@@ -80,6 +80,9 @@ void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
   cur_.end_wall = wall;
   cur_.timeline_start = e.pts;
   cur_.timeline_end = e.pts;
+  // The file's 0 is the keyframe's decode time: no timestamp in the file is negative (a muxer that has to
+  // shift negative ones shifts them unevenly across fragments).
+  base_ts_ = e.dts;
   std::vector<TrackParams> tracks(e.session->size());
   for (size_t i = 0; i < tracks.size(); i++) {
     tracks[i].type = (*e.session)[i].type;
@@ -161,8 +164,10 @@ void SegmentWriter::Write(const LivePacket& lp) {
     need_key_ = false;
     behind_told_ = false;
   }
+  // Audio presented before the segment's first frame belongs to the previous segment.
+  if (e.track != video_track_ && e.pts < cur_.timeline_start) return;
   try {
-    mux_->Write(e.track, e.pkt, e.pts - cur_.timeline_start, e.dts - cur_.timeline_start, e.duration);
+    mux_->Write(e.track, e.pkt, e.pts - base_ts_, e.dts - base_ts_, e.duration);
   } catch (const Exception& f) {
     // The disk is full or the folder went: end this segment as it is (playable up to its last
     // fragment) and try again with a new one later.

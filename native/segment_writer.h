@@ -76,6 +76,7 @@ class SegmentWriter {
   // Writer-thread state.
   std::unique_ptr<Muxer> mux_;
   SegmentInfo cur_;
+  int64_t base_ts_ = 0;         // the timeline µs that is the segment file's 0
   SessionParams session_;       // the parameters the open segment was written with
   int video_track_ = -1;        // the track whose keyframes start segments (-1: audio only)
   int64_t boundary_ = 0;        // wall (or timeline) µs from which the next keyframe starts a segment

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Recorder, syntheticSource } from 'av-rewind';
+import { footage, Recorder, syntheticSource } from 'av-rewind';
 import { budget, decodeErrors, run, tmpDir, waitFor } from './helpers/media.mjs';
 
 const test = suite('continuous recording');
@@ -69,7 +69,7 @@ test('segments cut on keyframes, named by their start, indexed; none is lost bet
 test('a SIGKILLed recorder leaves playable segments, and the next start rebuilds the index from them', async () => {
   const dir = tmpDir();
   const script = `
-    import { Recorder, syntheticSource } from 'av-rewind';
+    import { footage, Recorder, syntheticSource } from 'av-rewind';
     const rec = new Recorder({ ...syntheticSource({ width: 160, height: 120, fps: 25 }), encoder: { gopSeconds: 0.5 }, record: { dir: ${JSON.stringify(dir)}, segmentSeconds: 2 } });
     rec.on('segment', (s) => console.log('segment', s.file));
     await rec.start();
@@ -145,6 +145,57 @@ test('retention by age, by size and by free space deletes the oldest, never the 
   assert.ok(bySpace.deleted.length >= 1, 'the previous runs\' segments');
   assert.equal(bySpace.open.length, 1);
   assert.ok(bySpace.openExists, 'the open segment was kept');
+});
+
+// Every video frame of a clip 40 ms after the one before: none doubled, none missing.
+async function checkFrames(file, label) {
+  const pk = await videoPackets(file);
+  const t = pk.map((p) => p.t).sort((a, b) => a - b);
+  const steps = t.slice(1).map((x, i) => +(x - t[i]).toFixed(3));
+  const bad = steps.map((d, i) => [i, d]).filter(([, d]) => Math.abs(d - 0.04) > 0.002);
+  assert.equal(bad, [], `${label}: frame steps that are not 40 ms: ${JSON.stringify(bad.slice(0, 5))}`);
+  assert.ok(pk[0].key, `${label}: starts without a keyframe`);
+  assert.equal(await decodeErrors(file), '', label);
+  return pk.length;
+}
+
+test('footage joins disk segments and the memory buffer without a doubled or missing frame; standalone from the folder', async () => {
+  const dir = tmpDir();
+  const out = tmpDir();
+  const rec = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, bufferSeconds: 3, statsInterval: 0, record: { dir, segmentSeconds: 2 } });
+  await rec.start();
+  const t0 = Date.now();
+  try {
+    await waitFor(() => rec.recordings().filter((s) => s.complete).length >= 3, { timeout: budget(9) });
+    const from = new Date(t0 + 1200), to = new Date(Date.now() - 500);
+    const r = await rec.footage({ from, to }, path.join(out, 'both.mp4'));
+    assert.ok(r.sources.disk > 0.5 && r.sources.memory > 1, JSON.stringify(r.sources));
+    assert.ok(Math.abs(r.sources.disk + r.sources.memory - r.duration) < 0.1, JSON.stringify(r));
+    assert.ok(r.start <= from && from - r.start < 550, `starts ${r.start.toISOString()} for ${from.toISOString()}`);
+    assert.ok(Math.abs(r.end - to) < 100, `ends ${r.end.toISOString()} for ${to.toISOString()}`);
+    assert.equal(r.missing, []);
+    const frames = await checkFrames(r.path, 'disk + memory');
+    assert.ok(Math.abs(frames - r.duration * 25) <= 1, `${frames} frames in ${r.duration} s`);
+    // A range from before the recording began: what nothing covers is said.
+    const early = await rec.footage({ from: new Date(t0 - 5000), to: new Date(t0 + 3000) }, path.join(out, 'early.mp4'));
+    assert.is(early.missing.length, 1);
+    assert.ok(Math.abs(early.missing[0].from - (t0 - 5000)) < 1 && early.missing[0].to - t0 < 1500, JSON.stringify(early.missing));
+    await checkFrames(early.path, 'early');
+    const none = await rec.footage({ from: '20010101_000000', to: '20010101_000010' }, path.join(out, 'none.mp4')).catch((e) => e);
+    assert.is(none.code, 'ERR_RANGE_NOT_BUFFERED');
+  } finally {
+    await rec.stop();
+  }
+  // From the folder alone.
+  const list = JSON.parse(fs.readFileSync(path.join(dir, 'recording_index.json'), 'utf8'));
+  const from = new Date(Date.parse(list[1].start) + 300), to = new Date(Date.parse(list.at(-1).end) - 300);
+  const r = await footage(dir, { from, to }, path.join(out, 'disk.mp4'));
+  assert.is(r.sources.memory, 0);
+  assert.ok(Math.abs(r.sources.disk - r.duration) < 0.05, JSON.stringify(r));
+  const frames = await checkFrames(r.path, 'disk only');
+  assert.ok(Math.abs(frames - r.duration * 25) <= 1, `${frames} frames in ${r.duration} s`);
+  const bad = await footage(dir, { from: '20240517_102300', to: '20240517_1023' }, path.join(out, 'x.mp4')).catch((e) => e);
+  assert.is(bad.code, 'ERR_INVALID_ARG');
 });
 
 test('record options are checked', async () => {

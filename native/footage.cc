@@ -1,0 +1,407 @@
+#include "footage.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "clip.h"
+#include "errors.h"
+#include "input.h"
+#include "js_convert.h"
+
+namespace avr {
+
+namespace {
+
+enum Slot { kVideo = 0, kAudio = 1 };
+
+// The packets' own formats differ between a container and the ring: an mp4 segment holds H.264/HEVC
+// length-prefixed (avcC) where a live source gives Annex B, and raw AAC where MPEG-TS gives ADTS. One
+// clip needs one format per track: the ring's for video (the muxer converts Annex B), raw for audio.
+class Bsf {
+ public:
+  Bsf(const char* name, const AVCodecParameters* par) {
+    const AVBitStreamFilter* f = av_bsf_get_by_name(name);
+    AVBSFContext* c = nullptr;
+    if (!f || av_bsf_alloc(f, &c) < 0) Fail(code::kWrite, std::string("No ") + name + " bitstream filter");
+    ctx_.reset(c);
+    avcodec_parameters_copy(c->par_in, par);
+    c->time_base_in = kMicros;
+    Check(av_bsf_init(c), code::kWrite, std::string("Could not set up ") + name);
+  }
+  const AVCodecParameters* out() const { return ctx_->par_out; }
+  // pkt in, 0 or 1 packets out into the same AVPacket (these filters give one packet per packet).
+  bool Filter(AVPacket* pkt) {
+    if (av_bsf_send_packet(ctx_.get(), pkt) < 0) {
+      av_packet_unref(pkt);
+      return false;
+    }
+    return av_bsf_receive_packet(ctx_.get(), pkt) >= 0;
+  }
+
+ private:
+  BsfPtr ctx_;
+};
+
+bool LengthPrefixed(const AVCodecParameters* p) {
+  return (p->codec_id == AV_CODEC_ID_H264 || p->codec_id == AV_CODEC_ID_HEVC) && p->extradata_size > 0 &&
+         p->extradata[0] == 1;
+}
+
+class FootageWriter {
+ public:
+  FootageWriter(const FootageRequest& req, std::shared_ptr<PacketRing> ring) : req_(req), ring_(std::move(ring)) {}
+
+  FootageResult Run() {
+    FindMemory();
+    const int64_t disk_to = mem_ ? std::min(req_.to, wm_) : req_.to;
+    std::vector<const FootageSegment*> segs;
+    if (!mem_ || req_.from < wm_)
+      for (const FootageSegment& s : req_.segments)
+        if (s.start_wall < disk_to && s.start_wall + std::max<int64_t>(s.duration, 1) > req_.from) segs.push_back(&s);
+    if (segs.empty() && !mem_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
+    if (!segs.empty()) {
+      start_axis_ = StartKeyframe(*segs.front());
+      for (const FootageSegment* s : segs) Disk(*s, disk_to);
+      FlushPending(true);
+    }
+    if (mem_ && req_.to > wm_) Memory();
+    if (!out_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
+    FootageResult r;
+    r.mux = out_->Close();
+    r.start_wall = base_;
+    r.end_wall = last_;
+    r.disk_us = disk_last_ > disk_first_ ? disk_last_ - disk_first_ : 0;
+    r.memory_us = mem_last_ > mem_first_ ? mem_last_ - mem_first_ : 0;
+    Missing(segs, &r);
+    return r;
+  }
+
+ private:
+  // The memory buffer's part: from its first keyframe at or after the range's start (or the oldest).
+  void FindMemory() {
+    if (!ring_ || !ring_->HasWallClock()) return;
+    const RingStats st = ring_->Stats();
+    if (st.empty || !st.has_wall) return;
+    const int64_t tto = ring_->WallToTimeline(req_.to);
+    if (tto <= st.oldest) return;
+    RangeQuery q;
+    q.from = std::max(ring_->WallToTimeline(std::max(req_.from, st.oldest_wall)), st.oldest);
+    q.to = tto;
+    try {
+      range_ = ring_->Query(q);
+    } catch (const Exception&) {
+      return;
+    }
+    for (const RingEntry& e : range_.packets)
+      if (e.track == range_.key_track && e.key) {
+        tm_ = e.pts;
+        break;
+      }
+    if (tm_ == INT64_MIN) return;
+    wm_ = ring_->TimelineToWall(tm_);
+    tto_ = tto;
+    mem_ = true;
+  }
+
+  struct Reader {
+    InputPtr ic;
+    int v = -1, a = -1;
+    int64_t origin = 0;  // µs of the segment's first packet in the file's own time
+  };
+
+  Reader Open(const FootageSegment& s) {
+    InputRequest in;
+    in.url = s.url;
+    Reader r;
+    r.ic = OpenInput(in);
+    r.v = av_find_best_stream(r.ic.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    r.a = av_find_best_stream(r.ic.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+    const AVStream* st = r.ic->streams[r.v >= 0 ? r.v : std::max(r.a, 0)];
+    if (st->start_time != AV_NOPTS_VALUE) r.origin = av_rescale_q(st->start_time, st->time_base, kMicros);
+    return r;
+  }
+
+  // The axis: wall-clock µs. A segment this run wrote is placed through the timeline (as the memory is),
+  // so its packets and the ring's line up exactly.
+  int64_t SegAxis0(const FootageSegment& s) const {
+    return mem_ && s.timeline_start != INT64_MIN ? wm_ + (s.timeline_start - tm_) : s.start_wall;
+  }
+
+  // The video keyframe at or before `from` in the first segment (or its first keyframe).
+  int64_t StartKeyframe(const FootageSegment& s) {
+    Reader r = Open(s);
+    PacketPtr pkt = MakePacket();
+    const int64_t a0 = SegAxis0(s);
+    int64_t best = INT64_MIN, first = INT64_MIN;
+    while (av_read_frame(r.ic.get(), pkt.get()) >= 0) {
+      const AVStream* st = r.ic->streams[pkt->stream_index];
+      const bool key = pkt->stream_index == (r.v >= 0 ? r.v : r.a) && (pkt->flags & AV_PKT_FLAG_KEY);
+      const int64_t t = pkt->pts == AV_NOPTS_VALUE ? INT64_MIN : a0 + av_rescale_q(pkt->pts, st->time_base, kMicros) - r.origin;
+      av_packet_unref(pkt.get());
+      if (!key || t == INT64_MIN) continue;
+      if (first == INT64_MIN) first = t;
+      if (t > req_.from) break;
+      best = t;
+    }
+    return best != INT64_MIN ? best : first;
+  }
+
+  void EnsureOut(const AVCodecParameters* v, const AVCodecParameters* a) {
+    if (out_) return;
+    // Video in the ring's format when the memory takes part (Annex B: the muxer converts it), audio raw.
+    const AVCodecParameters* vp = v;
+    if (mem_ && range_.packets.size()) {
+      const SessionParams& sp = range_.packets.front().session;
+      for (const TrackParams& t : *sp)
+        if (t.type == AVMEDIA_TYPE_VIDEO && t.par) vp = t.par.get();
+    }
+    tracks_.resize(2);
+    tracks_[kVideo] = {CopyParams(vp), AVMEDIA_TYPE_VIDEO};
+    tracks_[kAudio] = {CopyParams(a), AVMEDIA_TYPE_AUDIO};
+    out_ = std::make_unique<Muxer>(req_.mux, tracks_);
+    if (base_ == INT64_MIN) base_ = start_axis_;
+  }
+
+  void Write(int slot, const PacketData& d, int64_t pts, int64_t dts, int64_t dur, bool disk) {
+    if (!tracks_[slot].par) return;
+    out_->Write(slot, d, pts - base_, dts - base_, dur);
+    last_ = std::max(last_, pts + dur);
+    int64_t& first = disk ? disk_first_ : mem_first_;
+    int64_t& last = disk ? disk_last_ : mem_last_;
+    first = std::min(first, pts);
+    last = std::max(last, pts + dur);
+  }
+
+  struct Pending {
+    int slot;
+    PacketData data;
+    int64_t pts, dts, dur;
+  };
+
+  // Disk-only end: every video packet up to the last (in decode order) presented before `to`, so the
+  // frames those need are in too; pending holds the ones presented after it until that is known.
+  void FlushPending(bool end) {
+    if (end) pending_.clear();
+    for (Pending& p : pending_) Write(p.slot, p.data, p.pts, p.dts, p.dur, true);
+    pending_.clear();
+  }
+
+  void Disk(const FootageSegment& s, int64_t disk_to) {
+    Reader r = Open(s);
+    const AVCodecParameters* vpar = r.v >= 0 ? r.ic->streams[r.v]->codecpar : nullptr;
+    const AVCodecParameters* apar = r.a >= 0 ? r.ic->streams[r.a]->codecpar : nullptr;
+    EnsureOut(vpar, apar);
+    std::unique_ptr<Bsf> annexb;
+    const AVCodecParameters* outv = tracks_[kVideo].par.get();
+    if (vpar && outv && LengthPrefixed(vpar) && !LengthPrefixed(outv))
+      annexb = std::make_unique<Bsf>(vpar->codec_id == AV_CODEC_ID_HEVC ? "hevc_mp4toannexb" : "h264_mp4toannexb", vpar);
+    const bool same_run = mem_ && s.timeline_start != INT64_MIN;
+    const int64_t a0 = SegAxis0(s);
+    const bool tail = !mem_ || req_.to <= wm_;  // this disk part ends the clip
+    bool started = start_axis_ != INT64_MIN && a0 > start_axis_;  // a later segment starts past the start
+    PacketPtr pkt = MakePacket();
+    int after = 0;  // video packets in a row presented at or after `to`
+    while (av_read_frame(r.ic.get(), pkt.get()) >= 0) {
+      const int idx = pkt->stream_index;
+      const int slot = idx == r.v ? kVideo : idx == r.a ? kAudio : -1;
+      if (slot < 0 || pkt->pts == AV_NOPTS_VALUE) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      const AVStream* st = r.ic->streams[idx];
+      av_packet_rescale_ts(pkt.get(), st->time_base, kMicros);
+      const int64_t pts = a0 + pkt->pts - r.origin;
+      const int64_t dts = a0 + (pkt->dts == AV_NOPTS_VALUE ? pkt->pts : pkt->dts) - r.origin;
+      const int64_t dur = std::max<int64_t>(pkt->duration, 0);
+      if (!started) {
+        // From the start keyframe on (audio: what is presented from it on).
+        if (slot == kVideo && (pkt->flags & AV_PKT_FLAG_KEY) && pts >= start_axis_) started = true;
+        if (!started || (slot == kAudio && pts < start_axis_)) {
+          av_packet_unref(pkt.get());
+          continue;
+        }
+      }
+      if (slot == kAudio && pts < start_axis_) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      // Where memory takes over: this run's packets by the timeline (exact), others by the clock.
+      if (mem_ && (same_run ? s.timeline_start + (dts - a0) >= tm_ : dts >= wm_)) {
+        av_packet_unref(pkt.get());
+        if (slot == kVideo) break;
+        continue;
+      }
+      if (slot == kVideo && annexb && !annexb->Filter(pkt.get())) continue;
+      PacketData d = PacketData::Take(pkt.get());
+      if (tail && slot == kVideo) {
+        if (pts >= disk_to) {
+          pending_.push_back({slot, std::move(d), pts, dts, dur});
+          if (++after > 16) break;  // past any reordering: nothing later is presented before `to`
+          continue;
+        }
+        after = 0;
+        FlushPending(false);  // a frame before `to` after them: they are references it needs
+      } else if (tail && slot == kAudio && pts >= disk_to) {
+        continue;
+      }
+      Write(slot, d, pts, dts, dur, true);
+    }
+  }
+
+  void Memory() {
+    const ClipPlan plan = PlanClip(range_, tto_);
+    const auto& pk = range_.packets;
+    if (plan.keep.empty()) return;
+    if (!out_) {
+      // Memory alone: the clip starts at its keyframe at or before `from`.
+      const SessionParams& sp = pk[plan.keep.front()].session;
+      const AVCodecParameters *v = nullptr, *a = nullptr;
+      for (const TrackParams& t : *sp) {
+        if (t.type == AVMEDIA_TYPE_VIDEO && t.par) v = t.par.get();
+        if (t.type == AVMEDIA_TYPE_AUDIO && t.par) a = t.par.get();
+      }
+      base_ = wm_ + (plan.start - tm_);
+      start_axis_ = base_;
+      EnsureOut(v, a);
+    }
+    // Raw AAC on disk, ADTS in the ring (MPEG-TS sources): strip the headers.
+    std::unique_ptr<Bsf> adts;
+    for (size_t i : plan.keep) {
+      const RingEntry& e = pk[i];
+      const TrackParams& tp = (*e.session)[e.track];
+      const int slot = tp.type == AVMEDIA_TYPE_VIDEO ? kVideo : kAudio;
+      const int64_t pts = wm_ + (e.pts - tm_), dts = wm_ + (e.dts - tm_);
+      if (slot == kAudio && tracks_[kAudio].par && tracks_[kAudio].par->extradata_size > 0 && tp.par->extradata_size == 0 &&
+          tp.par->codec_id == AV_CODEC_ID_AAC) {
+        if (!adts) adts = std::make_unique<Bsf>("aac_adtstoasc", tp.par.get());
+        PacketPtr p = MakePacket();
+        e.pkt.Fill(p.get());
+        if (!adts->Filter(p.get())) continue;
+        Write(slot, PacketData::Take(p.get()), pts, dts, e.duration, false);
+        continue;
+      }
+      Write(slot, e.pkt, pts, dts, e.duration, false);
+    }
+  }
+
+  // What nothing covers: [from, to) less the segments' spans and the memory's.
+  void Missing(const std::vector<const FootageSegment*>& segs, FootageResult* r) {
+    std::vector<std::pair<int64_t, int64_t>> cover;
+    for (const FootageSegment* s : segs) cover.push_back({SegAxis0(*s), SegAxis0(*s) + s->duration});
+    if (mem_) cover.push_back({wm_, ring_->TimelineToWall(range_.newest)});
+    std::sort(cover.begin(), cover.end());
+    int64_t at = std::max(req_.from, base_);
+    if (base_ > req_.from + 100'000) r->missing.push_back({req_.from, base_});
+    for (const auto& c : cover) {
+      if (c.first > at + 100'000 && c.first < req_.to) r->missing.push_back({at, std::min(c.first, req_.to)});
+      at = std::max(at, c.second);
+    }
+    if (at + 100'000 < req_.to) r->missing.push_back({at, req_.to});
+  }
+
+  const FootageRequest& req_;
+  std::shared_ptr<PacketRing> ring_;
+  RangeResult range_;
+  bool mem_ = false;
+  int64_t tm_ = INT64_MIN, wm_ = INT64_MAX, tto_ = 0;
+  int64_t start_axis_ = INT64_MIN, base_ = INT64_MIN, last_ = INT64_MIN;
+  int64_t disk_first_ = INT64_MAX, disk_last_ = INT64_MIN, mem_first_ = INT64_MAX, mem_last_ = INT64_MIN;
+  std::vector<TrackParams> tracks_;
+  std::unique_ptr<Muxer> out_;
+  std::vector<Pending> pending_;
+};
+
+class FootageWorker : public Napi::AsyncWorker {
+ public:
+  FootageWorker(Napi::Env env, FootageRequest req, std::shared_ptr<PacketRing> ring)
+      : Napi::AsyncWorker(env, "av-rewind:footage"), deferred_(env), req_(std::move(req)), ring_(std::move(ring)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      r_ = WriteFootage(req_, std::move(ring_));
+    } catch (const Exception& e) {
+      failure_ = e.failure();
+    } catch (const std::exception& e) {
+      failure_ = {code::kWrite, e.what(), 0};
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!failure_.code.empty()) {
+      deferred_.Reject(MakeError(env, failure_).Value());
+      return;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", req_.mux.path);
+    o.Set("format", r_.mux.format);
+    o.Set("startTime", Napi::Number::New(env, r_.start_wall / 1e3));
+    o.Set("endTime", Napi::Number::New(env, r_.end_wall / 1e3));
+    o.Set("duration", Seconds(env, r_.end_wall - r_.start_wall));
+    o.Set("bytes", Napi::Number::New(env, (double)r_.mux.bytes));
+    o.Set("packets", Napi::Number::New(env, (double)r_.mux.packets));
+    o.Set("dropped", Napi::Number::New(env, (double)r_.mux.dropped));
+    Napi::Object src = Napi::Object::New(env);
+    src.Set("disk", Seconds(env, r_.disk_us));
+    src.Set("memory", Seconds(env, r_.memory_us));
+    o.Set("sources", src);
+    Napi::Array miss = Napi::Array::New(env, r_.missing.size());
+    for (size_t i = 0; i < r_.missing.size(); i++) {
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("from", Napi::Number::New(env, r_.missing[i].first / 1e3));
+      m.Set("to", Napi::Number::New(env, r_.missing[i].second / 1e3));
+      miss.Set((uint32_t)i, m);
+    }
+    o.Set("missing", miss);
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  FootageRequest req_;
+  std::shared_ptr<PacketRing> ring_;
+  FootageResult r_;
+  Failure failure_;
+};
+
+}  // namespace
+
+FootageResult WriteFootage(const FootageRequest& req, std::shared_ptr<PacketRing> ring) {
+  return FootageWriter(req, std::move(ring)).Run();
+}
+
+Napi::Promise QueueFootage(Napi::Env env, FootageRequest req, std::shared_ptr<PacketRing> ring) {
+  auto* w = new FootageWorker(env, std::move(req), std::move(ring));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+FootageRequest FootageFromJs(const Napi::Object& o) {
+  FootageRequest r;
+  r.mux.path = Str(o, "path");
+  r.mux.format = Str(o, "format");
+  r.from = Micros(Num(o, "from", 0) / 1e3);
+  r.to = Micros(Num(o, "to", 0) / 1e3);
+  Napi::Value segs = o.Get("segments");
+  if (segs.IsArray()) {
+    Napi::Array a = segs.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Object s = a.Get(i).As<Napi::Object>();
+      FootageSegment f;
+      f.url = Str(s, "url");
+      f.start_wall = Micros(Num(s, "startTime", 0) / 1e3);
+      f.duration = Micros(Num(s, "duration", 0));
+      if (s.Get("timelineStart").IsNumber()) f.timeline_start = Micros(Num(s, "timelineStart", 0));
+      r.segments.push_back(f);
+    }
+  }
+  return r;
+}
+
+Napi::Value FootageBinding(const Napi::CallbackInfo& info) {
+  return QueueFootage(info.Env(), FootageFromJs(info[0].As<Napi::Object>()), nullptr);
+}
+
+}  // namespace avr
