@@ -13,6 +13,7 @@
         "native/audio_meter.cc",
         "native/clip.cc",
         "native/decoder.cc",
+        "native/devices.cc",
         "native/encoder.cc",
         "native/file_export.cc",
         "native/footage.cc",

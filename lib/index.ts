@@ -14,3 +14,4 @@ export { exportMp3, exportAudio } from './exports.js';
 export type { Mp3Options, AudioCopyOptions, FileExportOptions, ExportResult, ExportProgress, AudioTags, AudioRange } from './audio_export.js';
 export type { RecordOptions, Recording } from './recording.js';
 export { footage, type FootageRange, type FootageResult } from './footage.js';
+export { listDevices, type Device, type DeviceFormat } from './devices.js';

@@ -61,6 +61,8 @@ interface Binding {
     promise: Promise<{ data: Buffer; width: number; height: number; stride?: number; timeline: number; time: number; keyframe: boolean; bytesRead: number }>;
     cancel(): void;
   };
+  /** The cameras this machine has. */
+  listDevices(): Promise<unknown[]>;
   /** Disk segments alone (the standalone footage(dir, …)). */
   footage(o: Record<string, unknown>): Promise<unknown>;
   /** Reads every packet of a file: its real duration (a segment a crash left without a trailer). */

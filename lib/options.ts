@@ -5,6 +5,7 @@ import path from 'node:path';
 import { RecorderError } from './errors.js';
 import type { Mp3Options } from './audio_export.js';
 import { normalizeRecord, type RecordOptions } from './recording.js';
+import { defaultDeviceFormat } from './devices.js';
 import { normalizeYtdlp, type NormalizedYtdlp, type YtdlpOptions } from './ytdlp.js';
 
 export interface ReconnectOptions {
@@ -19,6 +20,11 @@ export interface ReconnectOptions {
 export interface EncoderOptions {
   /** Encoder for raw video: 'libx264' (default when available) or 'mjpeg'. */
   videoCodec?: 'libx264' | 'mjpeg';
+  /**
+   * Threads of the video encoder for raw input (cameras, lavfi). Default 2: enough for 1080p30 with
+   * 'veryfast', and many cameras on one machine do not each take every core.
+   */
+  threads?: number;
   /** x264 preset. Default 'veryfast'. */
   preset?: string;
   /** Keyframe interval, seconds: the granularity of saves and eviction. Default 2. */
@@ -69,6 +75,8 @@ export interface RecorderOptions {
    * same packets, with an index and retention. See the README's "Continuous recording".
    */
   record?: RecordOptions;
+  /** A camera (v4l2) that is not there: use the first camera there is, and say so ('warning' WARN_DEVICE_FALLBACK). */
+  fallback?: boolean;
 }
 
 export interface MeterOptions {
@@ -196,11 +204,11 @@ export function inRange(name: keyof typeof RANGES, v: number): number {
 
 const RECORDER_KEYS = [
   'source', 'format', 'inputOptions', 'readRate', 'bufferSeconds', 'maxBufferBytes', 'openTimeout',
-  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter', 'ytdlp', 'record',
+  'stallTimeout', 'reconnect', 'encoder', 'statsInterval', 'meter', 'ytdlp', 'record', 'fallback',
 ] as const;
 const METER_KEYS = ['windowSeconds', 'levelInterval'] as const;
 const RECONNECT_KEYS = ['delay', 'maxDelay', 'maxAttempts'] as const;
-const ENCODER_KEYS = ['videoCodec', 'preset', 'gopSeconds', 'videoBitrate', 'audioBitrate'] as const;
+const ENCODER_KEYS = ['videoCodec', 'preset', 'gopSeconds', 'videoBitrate', 'audioBitrate', 'threads'] as const;
 
 /**
  * A source counts as a local file when it names no device format and either names no protocol or is an
@@ -256,7 +264,10 @@ export function sourceFields(o: Record<string, unknown>): { source: string; form
 export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
   if (!isObject(o)) throw invalid('options', 'an object with at least { source }', o);
   checkKeys(o, RECORDER_KEYS, 'Recorder options');
-  const { source, format, inputOptions } = sourceFields(o);
+  const { source, format: given, inputOptions } = sourceFields(o);
+  // A camera by its shape (/dev/video0, video=…, a device index on macOS): its device format.
+  const format = given ?? defaultDeviceFormat(source);
+  if (o.fallback !== undefined && typeof o.fallback !== 'boolean') throw invalid('fallback', 'a boolean', o.fallback);
   let readRate = 0;
   if (o.readRate === 'native') readRate = 1;
   else if (o.readRate !== undefined) {
@@ -312,6 +323,10 @@ export function normalizeRecorderOptions(o: unknown): NormalizedOptions {
     if (e.gopSeconds !== undefined) enc.gopSeconds = inRange('encoder.gopSeconds', positiveSeconds('encoder.gopSeconds', e.gopSeconds));
     if (e.videoBitrate !== undefined) enc.videoBitrate = inRange('encoder.videoBitrate', positiveInteger('encoder.videoBitrate', e.videoBitrate));
     if (e.audioBitrate !== undefined) enc.audioBitrate = inRange('encoder.audioBitrate', positiveInteger('encoder.audioBitrate', e.audioBitrate));
+    if (e.threads !== undefined) {
+      if (typeof e.threads !== 'number' || !Number.isInteger(e.threads) || e.threads < 1 || e.threads > 64) throw invalid('encoder.threads', 'a whole number of threads from 1 to 64', e.threads);
+      enc.threads = e.threads;
+    }
     native.encoder = enc;
   }
   let statsInterval = o.statsInterval === undefined ? 1 : nonNegativeSeconds('statsInterval', o.statsInterval);

@@ -34,6 +34,7 @@ import {
   type RawExportResult,
 } from './audio_export.js';
 import { normalizeFootage, toFootageResult, type FootageRange, type FootageResult, type FootageSegmentIn } from './footage.js';
+import { fallbackDevice } from './devices.js';
 import { DiskRecorder, normalizeRecord, type DiskRecorderHost, type RawSegment, type Recording } from './recording.js';
 import { FrameCapture, grabFrame, type CaptureOptions, type Frame, type GrabFrameOptions } from './frames.js';
 import { nativeSource, resolveWithYtdlp, type NormalizedYtdlp, type UserSource } from './ytdlp.js';
@@ -107,6 +108,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   readonly #name: string;
   readonly #disk: DiskRecorder | null;
   #preparing = false;
+  readonly #fallback: { source: string; format: string | undefined } | null;
   readonly #userSource: UserSource;
   #resolving: AbortController | null = null;
   readonly #emitNative = (event: string, payload?: unknown) => this.#onNative(event, payload);
@@ -119,6 +121,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.#ytdlp = ytdlp;
       this.#page = opts.url as string;
       this.#name = String((options as { source: string }).source);
+      this.#fallback = (options as { fallback?: boolean }).fallback ? { source: this.#name, format: opts.format as string | undefined } : null;
       const record = normalizeRecord((options as { record?: unknown }).record);
       this.#disk = record
         ? new DiskRecorder(record, {
@@ -197,15 +200,16 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         if (this.#ytdlp) void this.#resolveThenStart(this.#ytdlp, reject, site);
         else this.#startNative(reject, site);
       };
-      if (!this.#disk) return go();
-      // The recordings folder first: its index checked (rebuilt after a crash), retention applied.
+      if (!this.#disk && !this.#fallback) return go();
+      // The recordings folder first (its index checked, rebuilt after a crash; retention applied), and a
+      // camera that is there.
       this.#preparing = true;
-      this.#disk.prepare().then(go, (err) => {
+      this.#prepare().then(go, (err) => {
         this.#preparing = false;
         if (this.#pendingStart?.reject !== reject) return;
         this.#pendingStart = null;
         this.#state = 'stopped';
-        reject(withCallSite(new RecorderError('ERR_WRITE', `Cannot record to '${this.#disk!.o.dir}': ${(err as Error).message}`), site));
+        reject(withCallSite(err, site));
       });
     });
   }
@@ -255,6 +259,23 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       if (err instanceof RecorderError && err.code === 'ERR_ALREADY_STARTED')
         err.message = 'The previous run is still shutting down (its source is stuck in a call libav cannot interrupt); try again shortly';
       reject(withCallSite(err, site));
+    }
+  }
+
+  async #prepare(): Promise<void> {
+    if (this.#disk) {
+      try {
+        await this.#disk.prepare();
+      } catch (err) {
+        throw new RecorderError('ERR_WRITE', `Cannot record to '${this.#disk.o.dir}': ${(err as Error).message}`);
+      }
+    }
+    if (this.#fallback) {
+      const dev = await fallbackDevice(this.#fallback.source, this.#fallback.format);
+      if (dev) {
+        this.#native.setSource({ url: dev.path, inputOptions: this.#userSource.inputOptions });
+        this.emit('warning', { code: 'WARN_DEVICE_FALLBACK', message: `'${this.#fallback.source}' is not there: recording '${dev.path}' (${dev.name}) instead` });
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "devices.h"
 #include "file_export.h"
 #include "footage.h"
 #include "js_convert.h"
@@ -65,6 +66,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRecorder", avr::Recorder::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("exportFile", Napi::Function::New(env, avr::ExportFileBinding));
+  exports.Set("listDevices", Napi::Function::New(env, avr::ListDevicesBinding));
   exports.Set("footage", Napi::Function::New(env, avr::FootageBinding));
   exports.Set("probeMedia", Napi::Function::New(env, avr::ProbeMediaBinding));
   exports.Set("snapshot", Napi::Function::New(env, avr::SnapshotBinding));

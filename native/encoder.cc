@@ -59,6 +59,7 @@ void StreamEncoder::OpenVideo(const AVStream* in, const EncoderOptions& opts) {
   c->framerate = fps;
   c->gop_size = (int)std::clamp(std::lround(av_q2d(fps) * opts.gop_seconds), 1L, 100000L);
   c->max_b_frames = 0;
+  c->thread_count = opts.threads;
   // Extradata in the header: mp4/mkv need it, and the mpegts muxer re-inserts it before keyframes.
   c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   Dict o;

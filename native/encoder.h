@@ -17,6 +17,7 @@ struct EncoderOptions {
   double gop_seconds = 2;   // keyframe interval: the granularity of saves and eviction
   int64_t video_bitrate = 0;  // 0: quality-based (crf 23 / q 4)
   int64_t audio_bitrate = 128000;
+  int threads = 2;  // the video encoder's: many cameras in one process must not each take every core
 };
 
 class StreamEncoder {

@@ -78,6 +78,7 @@ Recorder::Recorder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Recorder>(
     opts_.encoder.gop_seconds = Num(e, "gopSeconds", opts_.encoder.gop_seconds);
     opts_.encoder.video_bitrate = (int64_t)Num(e, "videoBitrate", 0);
     opts_.encoder.audio_bitrate = (int64_t)Num(e, "audioBitrate", (double)opts_.encoder.audio_bitrate);
+    opts_.encoder.threads = (int)Num(e, "threads", opts_.encoder.threads);
   }
   opts_.wall_clock = Bool(o, "wallClock", true);
   if (o.Get("record").IsObject()) {
