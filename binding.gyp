@@ -11,6 +11,7 @@
         "native/audio_encoder.cc",
         "native/audio_export.cc",
         "native/audio_meter.cc",
+        "native/bsf.cc",
         "native/clip.cc",
         "native/decoder.cc",
         "native/devices.cc",

@@ -32,6 +32,7 @@ export interface FootageSegmentIn {
   startTime: number;
   duration: number;
   timelineStart?: number;
+  complete?: boolean;
 }
 
 const MUXERS: Record<string, string> = { '.mp4': 'mp4', '.mov': 'mov', '.mkv': 'matroska', '.ts': 'mpegts' };

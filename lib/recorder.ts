@@ -590,6 +590,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         // The segment being written: as long as it has been open.
         duration: e.complete || e.duration > 0 ? e.duration : Math.max(0, (Date.now() - e.start) / 1000),
         ...(e.timeline !== undefined ? { timelineStart: e.timeline } : {}),
+        complete: e.complete,
       }));
       if (segments.length === 0) this.#assertBuffer();
       return toFootageResult(await this.#native.footage({ ...n, segments }));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "bsf.h"
 #include "clip.h"
 #include "errors.h"
 #include "input.h"
@@ -17,31 +18,6 @@ enum Slot { kVideo = 0, kAudio = 1 };
 // The packets' own formats differ between a container and the ring: an mp4 segment holds H.264/HEVC
 // length-prefixed (avcC) where a live source gives Annex B, and raw AAC where MPEG-TS gives ADTS. One
 // clip needs one format per track: the ring's for video (the muxer converts Annex B), raw for audio.
-class Bsf {
- public:
-  Bsf(const char* name, const AVCodecParameters* par) {
-    const AVBitStreamFilter* f = av_bsf_get_by_name(name);
-    AVBSFContext* c = nullptr;
-    if (!f || av_bsf_alloc(f, &c) < 0) Fail(code::kWrite, std::string("No ") + name + " bitstream filter");
-    ctx_.reset(c);
-    avcodec_parameters_copy(c->par_in, par);
-    c->time_base_in = kMicros;
-    Check(av_bsf_init(c), code::kWrite, std::string("Could not set up ") + name);
-  }
-  const AVCodecParameters* out() const { return ctx_->par_out; }
-  // pkt in, 0 or 1 packets out into the same AVPacket (these filters give one packet per packet).
-  bool Filter(AVPacket* pkt) {
-    if (av_bsf_send_packet(ctx_.get(), pkt) < 0) {
-      av_packet_unref(pkt);
-      return false;
-    }
-    return av_bsf_receive_packet(ctx_.get(), pkt) >= 0;
-  }
-
- private:
-  BsfPtr ctx_;
-};
-
 bool LengthPrefixed(const AVCodecParameters* p) {
   return (p->codec_id == AV_CODEC_ID_H264 || p->codec_id == AV_CODEC_ID_HEVC) && p->extradata_size > 0 &&
          p->extradata[0] == 1;
@@ -56,9 +32,14 @@ class FootageWriter {
     const int64_t disk_to = mem_ ? std::min(req_.to, wm_) : req_.to;
     std::vector<const FootageSegment*> segs;
     if (!mem_ || req_.from < wm_)
-      for (const FootageSegment& s : req_.segments)
+      for (const FootageSegment& s : req_.segments) {
+        // The segment being written holds its last fragment (and the audio that trails it) in memory
+        // until it is flushed: where the buffer has all of it, the buffer's copy is the one to use.
+        if (!s.complete && mem_ && s.start_wall >= wm_) continue;
         if (s.start_wall < disk_to && s.start_wall + std::max<int64_t>(s.duration, 1) > req_.from) segs.push_back(&s);
+      }
     if (segs.empty() && !mem_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
+    AudioParams(segs);
     if (!segs.empty()) {
       start_axis_ = StartKeyframe(*segs.front());
       for (const FootageSegment* s : segs) Disk(*s, disk_to);
@@ -146,8 +127,35 @@ class FootageWriter {
     return best != INT64_MIN ? best : first;
   }
 
+  // The clip's audio parameters (raw AAC with its config): the first segment that has audio (a segment
+  // opened before any audio arrived has none), else the memory's, made raw from its first packet.
+  void AudioParams(const std::vector<const FootageSegment*>& segs) {
+    for (const FootageSegment* s : segs) {
+      Reader r = Open(*s);
+      if (r.a >= 0) {
+        audio_ = CopyParams(r.ic->streams[r.a]->codecpar);
+        return;
+      }
+    }
+    if (!mem_) return;
+    for (const RingEntry& e : range_.packets) {
+      const TrackParams& tp = (*e.session)[e.track];
+      if (tp.type != AVMEDIA_TYPE_AUDIO || !tp.par) continue;
+      if (tp.par->codec_id == AV_CODEC_ID_AAC && tp.par->extradata_size == 0) {
+        Bsf b("aac_adtstoasc", tp.par.get());
+        PacketPtr p = MakePacket();
+        e.pkt.Fill(p.get());
+        if (b.Filter(p.get())) audio_ = b.ParamsWith(p.get());
+      } else {
+        audio_ = CopyParams(tp.par.get());
+      }
+      return;
+    }
+  }
+
   void EnsureOut(const AVCodecParameters* v, const AVCodecParameters* a) {
     if (out_) return;
+    if (audio_) a = audio_.get();
     // Video in the ring's format when the memory takes part (Annex B: the muxer converts it), audio raw.
     const AVCodecParameters* vp = v;
     if (mem_ && range_.packets.size()) {
@@ -307,6 +315,7 @@ class FootageWriter {
   int64_t start_axis_ = INT64_MIN, base_ = INT64_MIN, last_ = INT64_MIN;
   int64_t disk_first_ = INT64_MAX, disk_last_ = INT64_MIN, mem_first_ = INT64_MAX, mem_last_ = INT64_MIN;
   std::vector<TrackParams> tracks_;
+  ParamsPtr audio_;
   std::unique_ptr<Muxer> out_;
   std::vector<Pending> pending_;
 };
@@ -394,6 +403,7 @@ FootageRequest FootageFromJs(const Napi::Object& o) {
       f.start_wall = Micros(Num(s, "startTime", 0) / 1e3);
       f.duration = Micros(Num(s, "duration", 0));
       if (s.Get("timelineStart").IsNumber()) f.timeline_start = Micros(Num(s, "timelineStart", 0));
+      f.complete = Bool(s, "complete", true);
       r.segments.push_back(f);
     }
   }

@@ -22,6 +22,7 @@ struct FootageSegment {
   int64_t start_wall = 0;             // µs since the epoch of its first packet
   int64_t duration = 0;               // µs
   int64_t timeline_start = INT64_MIN;  // this run's timeline µs of its first packet (INT64_MIN: another run)
+  bool complete = true;                // false: being written (its last second may not be in the file yet)
 };
 
 struct FootageRequest {

@@ -1,5 +1,6 @@
 #include "segment_writer.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 
@@ -49,6 +50,7 @@ void SegmentWriter::Run() {
     Write(lp);
     lp = LivePacket();  // the packet's reference goes now, not with the next one
   }
+  EndCut();
   Close();
   ring_.reset();
 }
@@ -84,9 +86,47 @@ void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
   // shift negative ones shifts them unevenly across fragments).
   base_ts_ = e.dts;
   std::vector<TrackParams> tracks(e.session->size());
+  adts_.reset();
+  audio_track_ = -1;
   for (size_t i = 0; i < tracks.size(); i++) {
     tracks[i].type = (*e.session)[i].type;
     tracks[i].par = CopyParams((*e.session)[i].par.get());
+    const AVCodecParameters* p = tracks[i].par.get();
+    if (p && p->codec_type == AVMEDIA_TYPE_AUDIO) audio_track_ = (int)i;
+    // ADTS AAC (MPEG-TS sources) has its configuration in every packet; a fragmented mp4 needs it in
+    // the header and raw packets: aac_adtstoasc, primed with the newest buffered audio packet of this
+    // connection. (No audio buffered yet, and no configuration: this segment is recorded without audio.)
+    if (p && o_.format != "ts" && p->codec_id == AV_CODEC_ID_AAC) {
+      RangeQuery q;
+      q.from = std::max(e.pts - 2'000'000, ring_->Oldest());
+      q.to = std::max(ring_->Newest(), q.from + 1);
+      q.tracks = 1u << i;
+      q.from_keyframe = false;
+      q.slack = 0;
+      RangeResult r;
+      try {
+        r = ring_->Query(q);
+      } catch (const Exception&) {
+      }
+      const RingEntry* last = nullptr;
+      for (const RingEntry& x : r.packets)
+        if (x.session == e.session && x.track == (int)i) last = &x;
+      PacketPtr pkt = MakePacket();
+      if (last) last->pkt.Fill(pkt.get());
+      const bool adts = last && pkt->size > 2 && pkt->data[0] == 0xff && (pkt->data[1] & 0xf0) == 0xf0;
+      if (adts) {
+        auto bsf = std::make_unique<Bsf>("aac_adtstoasc", (*e.session)[i].par.get());
+        ParamsPtr raw = bsf->Filter(pkt.get()) ? bsf->ParamsWith(pkt.get()) : nullptr;
+        if (raw && raw->extradata_size > 0) {
+          tracks[i].par = std::move(raw);
+          adts_ = std::move(bsf);
+        } else {
+          tracks[i].par.reset();
+        }
+      } else if (!last && p->extradata_size == 0) {
+        tracks[i].par.reset();
+      }
+    }
   }
   MuxOptions mo;
   mo.path = (std::filesystem::path(o_.dir) / cur_.file).string();
@@ -95,8 +135,11 @@ void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
   mo.cancel = &abort_;
   if (o_.format != "ts") {
     // Fragmented: a moof+mdat at every keyframe and at least every second, each flushed to the file.
-    mo.muxer_options = {{"movflags", "+frag_keyframe+empty_moov+default_base_moof"}, {"frag_duration", "1000000"}};
+    // delay_moov: the moov waits for the first fragment, so codec headers that only arrive with the
+    // packets (ADTS AAC from MPEG-TS, turned into an AudioSpecificConfig by aac_adtstoasc) are in it.
+    mo.muxer_options = {{"movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof"}, {"frag_duration", "1000000"}};
   }
+  seg_audio_ = audio_track_ >= 0 && tracks[audio_track_].par != nullptr;
   mux_ = std::make_unique<Muxer>(mo, tracks);
   session_ = e.session;
   // The next boundary: the next multiple of the segment length on the local wall clock (10:30:00,
@@ -134,6 +177,7 @@ void SegmentWriter::Write(const LivePacket& lp) {
                                                          " packets dropped): it goes on from the next keyframe");
     }
   }
+  if (e.session != session_ && cutting_) EndCut();  // the held packets go to their segment first
   if (e.session != session_) {
     video_track_ = -1;
     for (size_t i = 0; i < e.session->size(); i++)
@@ -144,7 +188,27 @@ void SegmentWriter::Write(const LivePacket& lp) {
   const bool key = video_track_ < 0 || (e.track == video_track_ && e.key);
   const int64_t wall = ring_->TimelineToWall(e.pts);
   const int64_t clock = wall ? wall : e.pts;
-  if (mux_ && key && clock >= boundary_) Close();
+  // A boundary keyframe: the segment ends there, but audio of its last instants may still be on its way
+  // (MPEG-TS carries audio in PES packets that trail the video by up to a second). Hold the new
+  // segment's packets until the audio has caught up (or 3 s), writing that late audio to the old one.
+  if (mux_ && !cutting_ && key && clock >= boundary_) {
+    if (!seg_audio_) {
+      Close();
+    } else {
+      cutting_ = true;
+      cut_pts_ = e.pts;
+    }
+  }
+  if (cutting_) {
+    if (e.track == audio_track_ && e.pts < cut_pts_) {
+      WritePacket(e);
+      return;
+    }
+    held_.push_back(RefEntry(e));
+    const bool caught_up = (e.track == audio_track_ && e.pts >= cut_pts_) || e.pts - cut_pts_ > 3'000'000;
+    if (caught_up) EndCut();
+    return;
+  }
   if (need_key_ || !mux_) {
     if (!key) return;  // segments (and a segment after a drop) go on from a keyframe: whole GOPs
     if (!mux_) {
@@ -166,8 +230,20 @@ void SegmentWriter::Write(const LivePacket& lp) {
   }
   // Audio presented before the segment's first frame belongs to the previous segment.
   if (e.track != video_track_ && e.pts < cur_.timeline_start) return;
+  WritePacket(e);
+}
+
+void SegmentWriter::WritePacket(const RingEntry& e) {
+  if (!mux_) return;
   try {
-    mux_->Write(e.track, e.pkt, e.pts - base_ts_, e.dts - base_ts_, e.duration);
+    if (e.track == audio_track_ && adts_) {
+      PacketPtr p = MakePacket();
+      e.pkt.Fill(p.get());
+      if (adts_->Filter(p.get()))
+        mux_->Write(e.track, PacketData::Take(p.get()), e.pts - base_ts_, e.dts - base_ts_, e.duration);
+    } else {
+      mux_->Write(e.track, e.pkt, e.pts - base_ts_, e.dts - base_ts_, e.duration);
+    }
   } catch (const Exception& f) {
     // The disk is full or the folder went: end this segment as it is (playable up to its last
     // fragment) and try again with a new one later.
@@ -181,7 +257,20 @@ void SegmentWriter::Write(const LivePacket& lp) {
   }
   cur_.packets++;
   cur_.timeline_end = std::max(cur_.timeline_end, e.pts + e.duration);
-  if (wall) cur_.end_wall = std::max(cur_.end_wall, ring_->TimelineToWall(cur_.timeline_end));
+  if (const int64_t w = ring_->TimelineToWall(cur_.timeline_end)) cur_.end_wall = std::max(cur_.end_wall, w);
+}
+
+void SegmentWriter::EndCut() {
+  if (!cutting_) return;
+  cutting_ = false;
+  Close();
+  std::vector<RingEntry> held = std::move(held_);
+  held_.clear();
+  for (const RingEntry& h : held) {
+    LivePacket again;
+    again.entry = RefEntry(h);
+    Write(again);
+  }
 }
 
 }  // namespace avr

@@ -14,7 +14,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "bsf.h"
 #include "errors.h"
 #include "muxer.h"
 #include "packet_ring.h"
@@ -62,6 +64,8 @@ class SegmentWriter {
  private:
   void Run();
   void Write(const LivePacket& lp);
+  void WritePacket(const RingEntry& e);  // into the open segment
+  void EndCut();  // the old segment closes, the held packets start the next
   void Open(const RingEntry& e, int64_t wall);
   void Close();
   std::string NameFor(int64_t wall_us);
@@ -77,6 +81,12 @@ class SegmentWriter {
   std::unique_ptr<Muxer> mux_;
   SegmentInfo cur_;
   int64_t base_ts_ = 0;         // the timeline µs that is the segment file's 0
+  int audio_track_ = -1;
+  std::unique_ptr<Bsf> adts_;
+  bool seg_audio_ = false;      // the open segment has an audio track
+  bool cutting_ = false;        // a boundary keyframe came; waiting for the audio before it
+  int64_t cut_pts_ = 0;
+  std::vector<RingEntry> held_;  // the next segment's packets meanwhile   // ADTS AAC (MPEG-TS sources) → raw: fragmented mp4 needs the config up front
   SessionParams session_;       // the parameters the open segment was written with
   int video_track_ = -1;        // the track whose keyframes start segments (-1: audio only)
   int64_t boundary_ = 0;        // wall (or timeline) µs from which the next keyframe starts a segment
