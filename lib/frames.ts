@@ -92,7 +92,17 @@ export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | un
     at = ctx.native.toTimeline(ms);
   }
   const raw = await ctx.native.grab({ at, keyframeOnly, format, quality, width, height });
-  const frame: Frame = {
+  return toFrame(raw, format, file);
+}
+
+/** A native frame as a Frame, written to `file` (atomically) when given. */
+export async function toFrame<T extends object = object>(
+  raw: { data: Buffer; width: number; height: number; stride?: number; time: number | null; timeline: number; keyframe: boolean },
+  format: FrameFormat,
+  file: string | undefined,
+  extra?: T,
+): Promise<Frame & T> {
+  const frame = {
     data: raw.data,
     format,
     width: raw.width,
@@ -101,7 +111,8 @@ export async function grabFrame(ctx: GrabContext, options: GrabFrameOptions | un
     time: raw.time === null ? null : new Date(raw.time),
     timeline: raw.timeline,
     keyframe: raw.keyframe,
-  };
+    ...extra,
+  } as Frame & T;
   if (file) {
     await writeAtomically(file, frame.data);
     frame.path = file;

@@ -1,7 +1,7 @@
 // snapshot(url): one frame from a source without staying connected. Connects, reads only until the first
 // decodable video frame, renders it and disconnects, all on a libuv worker (native/snapshot.cc).
 import { callSite, RecorderError, withCallSite } from './errors.js';
-import { FORMATS, imageOptions, writeAtomically, type Frame, type FrameFormat } from './frames.js';
+import { FORMATS, imageOptions, toFrame, type Frame, type FrameFormat } from './frames.js';
 import { native } from './native.js';
 import { checkKeys, fileUrl, invalid, isLocalFile, isObject, nonEmptyString, positiveSeconds, sourceFields } from './options.js';
 import { normalizeYtdlp, resolveWithYtdlp, type YtdlpOptions } from './ytdlp.js';
@@ -105,20 +105,5 @@ async function take(source: string, options: SnapshotOptions): Promise<Snapshot>
   } finally {
     signal?.removeEventListener('abort', cancel);
   }
-  const frame: Snapshot = {
-    data: raw.data,
-    format: image.format,
-    width: raw.width,
-    height: raw.height,
-    ...(raw.stride ? { stride: raw.stride } : {}),
-    time: new Date(raw.time),
-    timeline: raw.timeline,
-    keyframe: raw.keyframe,
-    bytesRead: raw.bytesRead,
-  };
-  if (file) {
-    await writeAtomically(file, frame.data);
-    frame.path = file;
-  }
-  return frame;
+  return (await toFrame(raw, image.format, file, { bytesRead: raw.bytesRead })) as Snapshot;
 }
