@@ -275,6 +275,19 @@ async function frameGrabs(file, dir) {
   return { lat, decodeGop: median(decodeGop), live: median(live), none, capture, preview, cpuSeconds: CPU_SECONDS };
 }
 
+// Continuous recording (test/bench/recording.mjs): process CPU to buffer the input with and without the
+// disk recorder (60 s segments), and bytes written, beside `ffmpeg -c copy -f segment -segment_time 60`.
+async function recording(file, dir) {
+  const recDir = path.join(dir, 'recordings'), ffDir = path.join(dir, 'ffsegments');
+  fs.mkdirSync(ffDir, { recursive: true });
+  const r = JSON.parse((await run(process.execPath, [path.join(HERE, 'recording.mjs'), file, recDir, '60', '120'], { timeout: 600_000 })).out);
+  const ff = await ffmpegCpu(['-nostdin', '-v', 'error', '-i', file, '-map', '0', '-c', 'copy', '-f', 'segment', '-segment_time', '60', '-reset_timestamps', '1', path.join(ffDir, 'seg%03d.mp4')], 600_000);
+  const ffBytes = fs.readdirSync(ffDir).reduce((s, f) => s + fs.statSync(path.join(ffDir, f)).size, 0);
+  fs.rmSync(recDir, { recursive: true, force: true });
+  fs.rmSync(ffDir, { recursive: true, force: true });
+  return { ...r, ffCpu: ff.cpu, ffBytes };
+}
+
 // ---------------------------------------------------------------- main
 
 const file = await benchMedia();
@@ -302,6 +315,8 @@ log('memory: one recorder per fresh process (mp4, MPEG-TS), then 1 + 16 idle liv
 const mem = await memory(file, outDir);
 log('meter: CPU with and without the audio meter, ffmpeg astats; spike latency in real time (30 s)');
 const mtr = await meter(file, outDir);
+log('recording: disk recorder CPU and bytes beside ffmpeg -f segment');
+const rc = await recording(file, outDir);
 log('frames: grabFrame latency beside the ffmpeg CLI; CPU of captureFrames and frames() in real time');
 const frm = await frameGrabs(file, outDir);
 
@@ -345,6 +360,9 @@ const rows = [
     `${f(frm.lat.keyframe, 1)} / ${f(frm.lat.latest, 1)}`, f(frm.live * 1000, 1), `${f(frm.lat.keyframe / (frm.live * 1000), 3)} / ${f(frm.lat.latest / (frm.live * 1000), 3)}`],
   [`captureFrames({ everySeconds: 10 }) CPU, s per hour (${frm.capture.frames} frames, ${frm.capture.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.capture.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
   [`frames({ fps: 5, width: 640 }) CPU, s per hour (${frm.preview.frames} frames, ${frm.preview.decoded} decoded in ${frm.cpuSeconds} s)`, f(((frm.preview.cpu - frm.none.cpu) / frm.cpuSeconds) * 3600), '', ''],
+  ['Continuous recording CPU, s per stream-hour (ingest + disk recorder, vs ffmpeg -c copy -f segment)', f(perHour(rc.cpuRecord)), f(perHour(rc.ffCpu)), f(rc.cpuRecord / rc.ffCpu)],
+  ['  of which the disk recorder (with minus without), s per stream-hour', f(perHour(rc.cpuRecord - rc.cpuPlain)), '', ''],
+  ['Bytes written per hour, GB (fragmented mp4 vs ffmpeg segment mp4)', f((rc.bytes / SECONDS) * 3600 / 1e9), f((rc.ffBytes / SECONDS) * 3600 / 1e9), f(rc.bytes / rc.ffBytes, 3)],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
     mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],
 ];
