@@ -201,14 +201,21 @@ export function normalizeAudioRange(range: unknown, wallClock: boolean): { req: 
 
 const stamp = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-export function toExportResult(raw: RawExportResult): ExportResult {
+/** Where a written file lies: wall-clock start/end (or null), its duration and its timeline span. */
+export function spanOf(raw: { startTime: number | null; endTime: number | null; start: number; end: number; duration: number }) {
   return {
-    path: raw.path,
-    format: raw.format,
     start: raw.startTime === null ? null : new Date(raw.startTime),
     end: raw.endTime === null ? null : new Date(raw.endTime),
     duration: raw.duration,
     timeline: { start: raw.start, end: raw.end },
+  };
+}
+
+export function toExportResult(raw: RawExportResult): ExportResult {
+  return {
+    path: raw.path,
+    format: raw.format,
+    ...spanOf(raw),
     bytes: raw.bytes,
     bitrate: raw.bitrate,
     sampleRate: raw.sampleRate,

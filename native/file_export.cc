@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "input.h"
 #include "js_convert.h"
+#include "promise_worker.h"
 
 namespace avr {
 
@@ -76,41 +77,24 @@ struct FileExportJob {
   }
 };
 
-class FileExportWorker : public Napi::AsyncWorker {
+class FileExportWorker : public PromiseWorker {
  public:
   FileExportWorker(Napi::Env env, std::shared_ptr<FileExportJob> job)
-      : Napi::AsyncWorker(env, "av-rewind:export"), deferred_(env), job_(std::move(job)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      result_ = job_->Run();
-    } catch (const Exception& e) {
-      failure_ = e.failure();
-    } catch (const std::exception& e) {
-      failure_ = {code::kWrite, e.what(), 0};
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    // An abort before this settles wins (as with saves): the file goes.
-    if (failure_.code.empty() && job_->cancel.load()) {
-      std::remove(job_->spec.mux.path.c_str());
-      failure_ = {code::kAborted, "The export was aborted"};
-    }
-    if (!failure_.code.empty()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
-    deferred_.Resolve(ExportToJs(env, result_, job_->spec.mux.path, WallMap()));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+      : PromiseWorker(env, "av-rewind:export", code::kWrite), job_(std::move(job)) {}
 
  private:
-  Napi::Promise::Deferred deferred_;
+  void Run() override { result_ = job_->Run(); }
+  // An abort before this settles wins (as with saves): the file goes.
+  void Settle(Failure* f) override {
+    if (f->code.empty() && job_->cancel.load()) {
+      std::remove(job_->spec.mux.path.c_str());
+      *f = {code::kAborted, "The export was aborted"};
+    }
+  }
+  Napi::Value Resolve(Napi::Env env) override { return ExportToJs(env, result_, job_->spec.mux.path, WallMap()); }
+
   std::shared_ptr<FileExportJob> job_;
   ExportResult result_;
-  Failure failure_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "input.h"
 #include "js_convert.h"
+#include "promise_worker.h"
 
 namespace avr {
 
@@ -320,27 +321,14 @@ class FootageWriter {
   std::vector<Pending> pending_;
 };
 
-class FootageWorker : public Napi::AsyncWorker {
+class FootageWorker : public PromiseWorker {
  public:
   FootageWorker(Napi::Env env, FootageRequest req, std::shared_ptr<PacketRing> ring)
-      : Napi::AsyncWorker(env, "av-rewind:footage"), deferred_(env), req_(std::move(req)), ring_(std::move(ring)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "av-rewind:footage", code::kWrite), req_(std::move(req)), ring_(std::move(ring)) {}
 
-  void Execute() override {
-    try {
-      r_ = WriteFootage(req_, std::move(ring_));
-    } catch (const Exception& e) {
-      failure_ = e.failure();
-    } catch (const std::exception& e) {
-      failure_ = {code::kWrite, e.what(), 0};
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!failure_.code.empty()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
+ private:
+  void Run() override { r_ = WriteFootage(req_, std::move(ring_)); }
+  Napi::Value Resolve(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("path", req_.mux.path);
     o.Set("format", r_.mux.format);
@@ -362,16 +350,12 @@ class FootageWorker : public Napi::AsyncWorker {
       miss.Set((uint32_t)i, m);
     }
     o.Set("missing", miss);
-    deferred_.Resolve(o);
+    return o;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
- private:
-  Napi::Promise::Deferred deferred_;
   FootageRequest req_;
   std::shared_ptr<PacketRing> ring_;
   FootageResult r_;
-  Failure failure_;
 };
 
 }  // namespace

@@ -2,56 +2,40 @@
 
 #include "errors.h"
 #include "js_convert.h"
+#include "promise_worker.h"
 
 namespace avr {
 
 namespace {
 
-// The baton: the ring (held while the grab runs) and the options in, the frame or the failure out.
-class GrabWorker : public Napi::AsyncWorker {
+// The baton: the ring (held while the grab runs) and the options in, the frame out.
+class GrabWorker : public PromiseWorker {
  public:
   GrabWorker(Napi::Env env, std::shared_ptr<PacketRing> ring, std::shared_ptr<FrameCache> cache, GrabOptions o)
-      : Napi::AsyncWorker(env, "av-rewind:grab"),
-        deferred_(env),
+      : PromiseWorker(env, "av-rewind:grab", code::kDecode),
         ring_(std::move(ring)),
         cache_(std::move(cache)),
         o_(std::move(o)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute() override {
-    try {
-      frame_ = GrabFrame(*ring_, o_, *cache_);
-      wall_ = ring_->TimelineToWall(frame_.pts);
-    } catch (const Exception& e) {
-      failure_ = e.failure();
-    } catch (const std::exception& e) {
-      failure_ = {code::kDecode, e.what(), 0};
-    }
-    ring_.reset();  // the packets' references go here, off the main thread
+ private:
+  void Run() override {
+    const std::shared_ptr<PacketRing> ring = std::move(ring_);  // its packets' references go with Run, off the main thread
+    frame_ = GrabFrame(*ring, o_, *cache_);
+    wall_ = ring->TimelineToWall(frame_.pts);
   }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!failure_.code.empty()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
+  Napi::Value Resolve(Napi::Env env) override {
     Napi::Object r = ImageToJs(env, std::move(frame_.image));
     r.Set("timeline", Seconds(env, frame_.pts));
     r.Set("time", wall_ ? Napi::Number::New(env, wall_ / 1e3) : env.Null());
     r.Set("keyframe", frame_.key);
-    deferred_.Resolve(r);
+    return r;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
- private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<PacketRing> ring_;
   std::shared_ptr<FrameCache> cache_;
   GrabOptions o_;
   Grabbed frame_;
   int64_t wall_ = 0;
-  Failure failure_;
 };
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "errors.h"
 #include "js_convert.h"
+#include "promise_worker.h"
 #include "video_decoder.h"
 
 namespace avr {
@@ -114,42 +116,25 @@ SnapshotResult SnapshotJob::Run(const SnapshotRequest& req) {
 
 namespace {
 
-class SnapshotWorker : public Napi::AsyncWorker {
+class SnapshotWorker : public PromiseWorker {
  public:
   SnapshotWorker(Napi::Env env, std::shared_ptr<SnapshotJob> job, SnapshotRequest req)
-      : Napi::AsyncWorker(env, "av-rewind:snapshot"), deferred_(env), job_(std::move(job)), req_(std::move(req)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "av-rewind:snapshot", code::kDecode), job_(std::move(job)), req_(std::move(req)) {}
 
-  void Execute() override {
-    try {
-      res_ = job_->Run(req_);
-    } catch (const Exception& e) {
-      failure_ = e.failure();
-    } catch (const std::exception& e) {
-      failure_ = {code::kDecode, e.what(), 0};
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!failure_.code.empty()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
+ private:
+  void Run() override { res_ = job_->Run(req_); }
+  Napi::Value Resolve(Napi::Env env) override {
     Napi::Object r = ImageToJs(env, std::move(res_.image));
     r.Set("timeline", Seconds(env, res_.pts_us));
     r.Set("time", Napi::Number::New(env, (double)res_.wall_ms));
     r.Set("keyframe", res_.key);
     r.Set("bytesRead", Napi::Number::New(env, (double)res_.bytes_read));
-    deferred_.Resolve(r);
+    return r;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
- private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<SnapshotJob> job_;
   SnapshotRequest req_;
   SnapshotResult res_;
-  Failure failure_;
 };
 
 }  // namespace
