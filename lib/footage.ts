@@ -30,6 +30,8 @@ export interface FootageResult {
 export interface FootageSegmentIn {
   url: string;
   startTime: number;
+  /** Epoch ms just past its last packet (wall clock; `duration` is the media's length). */
+  endTime: number;
   duration: number;
   timelineStart?: number;
   complete?: boolean;
@@ -86,7 +88,7 @@ export async function footage(dir: string, range: FootageRange, file: string): P
     const n = normalizeFootage(range, file);
     const entries = await loadIndex(d);
     if (entries.length === 0) throw new RecorderError('ERR_RANGE_NOT_BUFFERED', `No recordings in '${d}'`);
-    const segments: FootageSegmentIn[] = entries.map((e) => ({ url: fileUrl(path.join(d, e.file)), startTime: e.start, duration: e.duration }));
+    const segments: FootageSegmentIn[] = entries.map((e) => ({ url: fileUrl(path.join(d, e.file)), startTime: e.start, endTime: e.end, duration: e.duration }));
     return toFootageResult(await native().footage({ ...n, segments }));
   } catch (err) {
     throw withCallSite(err, site);

@@ -589,6 +589,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         url: fileUrl(path.join(dir!, e.file)),
         startTime: e.start,
         // The segment being written: as long as it has been open.
+        endTime: e.complete || e.duration > 0 ? e.end : Math.max(e.start, Date.now()),
         duration: e.complete || e.duration > 0 ? e.duration : Math.max(0, (Date.now() - e.start) / 1000),
         ...(e.timeline !== undefined ? { timelineStart: e.timeline } : {}),
         complete: e.complete,

@@ -24,20 +24,28 @@ bool LengthPrefixed(const AVCodecParameters* p) {
          p->extradata[0] == 1;
 }
 
+struct Knot {
+  int64_t axis, wall;  // µs
+};
+
 class FootageWriter {
  public:
   FootageWriter(const FootageRequest& req, std::shared_ptr<PacketRing> ring) : req_(req), ring_(std::move(ring)) {}
 
   FootageResult Run() {
     FindMemory();
-    const int64_t disk_to = mem_ ? std::min(req_.to, wm_) : req_.to;
+    Knots();
+    from_ = AxisOf(req_.from);
+    to_ = AxisOf(req_.to);
+    const int64_t disk_to = mem_ ? std::min(to_, wm_) : to_;
     std::vector<const FootageSegment*> segs;
-    if (!mem_ || req_.from < wm_)
+    if (!mem_ || from_ < wm_)
       for (const FootageSegment& s : req_.segments) {
         // The segment being written holds its last fragment (and the audio that trails it) in memory
         // until it is flushed: where the buffer has all of it, the buffer's copy is the one to use.
-        if (!s.complete && mem_ && s.start_wall >= wm_) continue;
-        if (s.start_wall < disk_to && s.start_wall + std::max<int64_t>(s.duration, 1) > req_.from) segs.push_back(&s);
+        const int64_t a0 = SegAxis0(s);
+        if (!s.complete && mem_ && a0 >= wm_) continue;
+        if (a0 < disk_to && a0 + std::max<int64_t>(s.duration, 1) > from_) segs.push_back(&s);
       }
     if (segs.empty() && !mem_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
     AudioParams(segs);
@@ -50,8 +58,9 @@ class FootageWriter {
     if (!out_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
     FootageResult r;
     r.mux = out_->Close();
-    r.start_wall = base_;
-    r.end_wall = last_;
+    r.start_wall = WallOf(base_);
+    r.end_wall = WallOf(last_);
+    r.duration = last_ - base_;
     r.disk_us = disk_last_ > disk_first_ ? disk_last_ - disk_first_ : 0;
     r.memory_us = mem_last_ > mem_first_ ? mem_last_ - mem_first_ : 0;
     Missing(segs, &r);
@@ -83,7 +92,53 @@ class FootageWriter {
     wm_ = ring_->TimelineToWall(tm_);
     tto_ = tto;
     mem_ = true;
+    // Where the memory's audio begins: the disk gives the audio before it. (Audio that arrived before
+    // the memory's first keyframe may have left the buffer with the GOP before it, though presented after.)
+    audio_cut_ = tm_;
+    for (const RingEntry& e : range_.packets) {
+      const TrackParams& tp = (*e.session)[e.track];
+      if (tp.type == AVMEDIA_TYPE_AUDIO && e.pts >= tm_) {
+        audio_cut_ = e.pts;
+        break;
+      }
+    }
+    newest_ = range_.newest;
   }
+
+  // Request times are wall-clock times; the clip's axis is this run's timeline where this run's packets
+  // take part (placed at the memory's first keyframe's wall time), the wall clock elsewhere. The two
+  // differ by how the wall-clock estimate was steered since (most at a connection's start, while it
+  // settles). Knots (axis, wall) at each segment's edges and the memory's carry one into the other.
+  void Knots() {
+    std::vector<std::pair<int64_t, int64_t>> k;  // (wall, axis)
+    for (const FootageSegment& s : req_.segments) {
+      const int64_t a0 = SegAxis0(s);
+      k.push_back({s.start_wall, a0});
+      k.push_back({std::max(s.end_wall, s.start_wall), a0 + s.duration});
+    }
+    if (mem_) {
+      k.push_back({wm_, wm_});
+      if (newest_ > tm_) k.push_back({ring_->TimelineToWall(newest_), wm_ + (newest_ - tm_)});
+    }
+    std::sort(k.begin(), k.end());
+    for (const auto& [w, a] : k)
+      if (knots_.empty() || (w > knots_.back().wall && a > knots_.back().axis)) knots_.push_back({a, w});
+  }
+
+  // Linear between knots, one for one beyond them.
+  template <int64_t Knot::*In, int64_t Knot::*Out>
+  int64_t Map(int64_t v) const {
+    if (knots_.empty()) return v;
+    if (v <= knots_.front().*In) return knots_.front().*Out + (v - knots_.front().*In);
+    for (size_t i = 1; i < knots_.size(); i++) {
+      const Knot &a = knots_[i - 1], &b = knots_[i];
+      if (v > b.*In) continue;
+      return a.*Out + (int64_t)((double)(v - a.*In) * (double)(b.*Out - a.*Out) / (double)(b.*In - a.*In));
+    }
+    return knots_.back().*Out + (v - knots_.back().*In);
+  }
+  int64_t AxisOf(int64_t wall) const { return Map<&Knot::wall, &Knot::axis>(wall); }
+  int64_t WallOf(int64_t axis) const { return Map<&Knot::axis, &Knot::wall>(axis); }
 
   struct Reader {
     InputPtr ic;
@@ -122,7 +177,7 @@ class FootageWriter {
       av_packet_unref(pkt.get());
       if (!key || t == INT64_MIN) continue;
       if (first == INT64_MIN) first = t;
-      if (t > req_.from) break;
+      if (t > from_) break;
       best = t;
     }
     return best != INT64_MIN ? best : first;
@@ -206,10 +261,11 @@ class FootageWriter {
       annexb = std::make_unique<Bsf>(vpar->codec_id == AV_CODEC_ID_HEVC ? "hevc_mp4toannexb" : "h264_mp4toannexb", vpar);
     const bool same_run = mem_ && s.timeline_start != INT64_MIN;
     const int64_t a0 = SegAxis0(s);
-    const bool tail = !mem_ || req_.to <= wm_;  // this disk part ends the clip
+    const bool tail = !mem_ || to_ <= wm_;  // this disk part ends the clip
     bool started = start_axis_ != INT64_MIN && a0 > start_axis_;  // a later segment starts past the start
     PacketPtr pkt = MakePacket();
     int after = 0;  // video packets in a row presented at or after `to`
+    int64_t video_done = INT64_MIN;  // the first video packet past the memory's cut
     while (av_read_frame(r.ic.get(), pkt.get()) >= 0) {
       const int idx = pkt->stream_index;
       const int slot = idx == r.v ? kVideo : idx == r.a ? kAudio : -1;
@@ -234,11 +290,21 @@ class FootageWriter {
         av_packet_unref(pkt.get());
         continue;
       }
-      // Where memory takes over: this run's packets by the timeline (exact), others by the clock.
-      if (mem_ && (same_run ? s.timeline_start + (dts - a0) >= tm_ : dts >= wm_)) {
-        av_packet_unref(pkt.get());
-        if (slot == kVideo) break;
-        continue;
+      // Where memory takes over: this run's packets by the timeline (exact), others by the clock. The
+      // audio that trails the last video packet before the cut is read on (a second at most).
+      if (mem_) {
+        const int64_t at = same_run ? s.timeline_start + ((slot == kAudio ? pts : dts) - a0) : (slot == kAudio ? pts : dts);
+        const int64_t cut = same_run ? (slot == kAudio ? audio_cut_ : tm_) : wm_;
+        if (at >= cut) {
+          av_packet_unref(pkt.get());
+          if (slot == kVideo) {
+            if (video_done == INT64_MIN) video_done = at;
+            if (r.a < 0 || at - video_done > 1'000'000) break;
+          } else if (video_done != INT64_MIN) {
+            break;
+          }
+          continue;
+        }
       }
       if (slot == kVideo && annexb && !annexb->Filter(pkt.get())) continue;
       PacketData d = PacketData::Take(pkt.get());
@@ -297,15 +363,16 @@ class FootageWriter {
   void Missing(const std::vector<const FootageSegment*>& segs, FootageResult* r) {
     std::vector<std::pair<int64_t, int64_t>> cover;
     for (const FootageSegment* s : segs) cover.push_back({SegAxis0(*s), SegAxis0(*s) + s->duration});
-    if (mem_) cover.push_back({wm_, ring_->TimelineToWall(range_.newest)});
+    if (mem_) cover.push_back({wm_, wm_ + (newest_ - tm_)});
     std::sort(cover.begin(), cover.end());
-    int64_t at = std::max(req_.from, base_);
-    if (base_ > req_.from + 100'000) r->missing.push_back({req_.from, base_});
+    int64_t at = std::max(from_, base_);
+    auto miss = [&](int64_t a, int64_t b) { r->missing.push_back({WallOf(a), WallOf(b)}); };
+    if (base_ > from_ + 100'000) miss(from_, base_);
     for (const auto& c : cover) {
-      if (c.first > at + 100'000 && c.first < req_.to) r->missing.push_back({at, std::min(c.first, req_.to)});
+      if (c.first > at + 100'000 && c.first < to_) miss(at, std::min(c.first, to_));
       at = std::max(at, c.second);
     }
-    if (at + 100'000 < req_.to) r->missing.push_back({at, req_.to});
+    if (at + 100'000 < to_) miss(at, to_);
   }
 
   const FootageRequest& req_;
@@ -313,6 +380,9 @@ class FootageWriter {
   RangeResult range_;
   bool mem_ = false;
   int64_t tm_ = INT64_MIN, wm_ = INT64_MAX, tto_ = 0;
+  int64_t audio_cut_ = INT64_MIN, newest_ = INT64_MIN;  // timeline µs
+  std::vector<Knot> knots_;
+  int64_t from_ = 0, to_ = 0;  // the request on the clip's axis
   int64_t start_axis_ = INT64_MIN, base_ = INT64_MIN, last_ = INT64_MIN;
   int64_t disk_first_ = INT64_MAX, disk_last_ = INT64_MIN, mem_first_ = INT64_MAX, mem_last_ = INT64_MIN;
   std::vector<TrackParams> tracks_;
@@ -334,7 +404,7 @@ class FootageWorker : public PromiseWorker {
     o.Set("format", r_.mux.format);
     o.Set("startTime", Napi::Number::New(env, r_.start_wall / 1e3));
     o.Set("endTime", Napi::Number::New(env, r_.end_wall / 1e3));
-    o.Set("duration", Seconds(env, r_.end_wall - r_.start_wall));
+    o.Set("duration", Seconds(env, r_.duration));
     o.Set("bytes", Napi::Number::New(env, (double)r_.mux.bytes));
     o.Set("packets", Napi::Number::New(env, (double)r_.mux.packets));
     o.Set("dropped", Napi::Number::New(env, (double)r_.mux.dropped));
@@ -386,6 +456,7 @@ FootageRequest FootageFromJs(const Napi::Object& o) {
       f.url = Str(s, "url");
       f.start_wall = Micros(Num(s, "startTime", 0) / 1e3);
       f.duration = Micros(Num(s, "duration", 0));
+      f.end_wall = s.Get("endTime").IsNumber() ? Micros(Num(s, "endTime", 0) / 1e3) : f.start_wall + f.duration;
       if (s.Get("timelineStart").IsNumber()) f.timeline_start = Micros(Num(s, "timelineStart", 0));
       f.complete = Bool(s, "complete", true);
       r.segments.push_back(f);

@@ -20,7 +20,8 @@ namespace avr {
 struct FootageSegment {
   std::string url;                    // a file: URL
   int64_t start_wall = 0;             // µs since the epoch of its first packet
-  int64_t duration = 0;               // µs
+  int64_t duration = 0;               // µs of media
+  int64_t end_wall = 0;               // µs since the epoch just past its last packet
   int64_t timeline_start = INT64_MIN;  // this run's timeline µs of its first packet (INT64_MIN: another run)
   bool complete = true;                // false: being written (its last second may not be in the file yet)
 };
@@ -34,6 +35,7 @@ struct FootageRequest {
 struct FootageResult {
   MuxResult mux;
   int64_t start_wall = 0, end_wall = 0;
+  int64_t duration = 0;  // µs of media in the clip (the wall-clock span may differ while the clock settles)
   int64_t disk_us = 0, memory_us = 0;
   std::vector<std::pair<int64_t, int64_t>> missing;  // wall µs
 };

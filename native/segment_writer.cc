@@ -50,6 +50,7 @@ void SegmentWriter::Run() {
     Write(lp);
     lp = LivePacket();  // the packet's reference goes now, not with the next one
   }
+  EndPrime();
   EndCut();
   Close();
   ring_.reset();
@@ -72,6 +73,42 @@ std::string SegmentWriter::NameFor(int64_t wall_us) {
     std::error_code ec;
     if (!std::filesystem::exists(std::filesystem::path(o_.dir) / name, ec)) return name;
   }
+}
+
+// The newest buffered packet of this connection's audio track (ADTS AAC carries its configuration in
+// each packet: it primes aac_adtstoasc). False when none has arrived yet.
+bool SegmentWriter::NewestAudio(const RingEntry& e, int track, AVPacket* out) const {
+  RangeQuery q;
+  q.from = std::max(e.pts - 2'000'000, ring_->Oldest());
+  q.to = std::max(ring_->Newest(), q.from + 1);
+  q.tracks = 1u << track;
+  q.from_keyframe = false;
+  q.slack = 0;
+  RangeResult r;
+  try {
+    r = ring_->Query(q);
+  } catch (const Exception&) {
+    return false;
+  }
+  const RingEntry* last = nullptr;
+  for (const RingEntry& x : r.packets)
+    if (x.session == e.session && x.track == track) last = &x;
+  if (last) last->pkt.Fill(out);
+  return last != nullptr;
+}
+
+// A fragmented mp4 holds the audio configuration in its header. ADTS AAC gives it only with its first
+// packet, which an MPEG-TS source sends up to a second after the video: a segment opened before then
+// would have no audio track at all.
+bool SegmentWriter::AwaitsAudioConfig(const RingEntry& e) const {
+  if (o_.format == "ts") return false;
+  for (size_t i = 0; i < e.session->size(); i++) {
+    const AVCodecParameters* p = (*e.session)[i].par.get();
+    if (!p || p->codec_type != AVMEDIA_TYPE_AUDIO || p->codec_id != AV_CODEC_ID_AAC || p->extradata_size > 0) continue;
+    PacketPtr pkt = MakePacket();
+    return !NewestAudio(e, (int)i, pkt.get());
+  }
+  return false;
 }
 
 void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
@@ -97,22 +134,8 @@ void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
     // the header and raw packets: aac_adtstoasc, primed with the newest buffered audio packet of this
     // connection. (No audio buffered yet, and no configuration: this segment is recorded without audio.)
     if (p && o_.format != "ts" && p->codec_id == AV_CODEC_ID_AAC) {
-      RangeQuery q;
-      q.from = std::max(e.pts - 2'000'000, ring_->Oldest());
-      q.to = std::max(ring_->Newest(), q.from + 1);
-      q.tracks = 1u << i;
-      q.from_keyframe = false;
-      q.slack = 0;
-      RangeResult r;
-      try {
-        r = ring_->Query(q);
-      } catch (const Exception&) {
-      }
-      const RingEntry* last = nullptr;
-      for (const RingEntry& x : r.packets)
-        if (x.session == e.session && x.track == (int)i) last = &x;
       PacketPtr pkt = MakePacket();
-      if (last) last->pkt.Fill(pkt.get());
+      const bool last = NewestAudio(e, (int)i, pkt.get());
       const bool adts = last && pkt->size > 2 && pkt->data[0] == 0xff && (pkt->data[1] & 0xf0) == 0xf0;
       if (adts) {
         auto bsf = std::make_unique<Bsf>("aac_adtstoasc", (*e.session)[i].par.get());
@@ -185,6 +208,11 @@ void SegmentWriter::Write(const LivePacket& lp) {
     if (mux_) Close();  // a new connection: its parameters may differ
     need_key_ = true;
   }
+  if (priming_) {
+    held_.push_back(RefEntry(e));
+    if ((*e.session)[e.track].type == AVMEDIA_TYPE_AUDIO || e.pts - held_.front().pts > 3'000'000) EndPrime();
+    return;
+  }
   const bool key = video_track_ < 0 || (e.track == video_track_ && e.key);
   const int64_t wall = ring_->TimelineToWall(e.pts);
   const int64_t clock = wall ? wall : e.pts;
@@ -213,6 +241,13 @@ void SegmentWriter::Write(const LivePacket& lp) {
     if (!key) return;  // segments (and a segment after a drop) go on from a keyframe: whole GOPs
     if (!mux_) {
       if (retry_at_ && av_gettime_relative() < retry_at_) return;
+      // Until the audio's configuration arrives (or 3 s), the segment's first packets wait.
+      if (!primed_ && AwaitsAudioConfig(e)) {
+        priming_ = true;
+        held_.push_back(RefEntry(e));
+        return;
+      }
+      primed_ = false;
       try {
         std::error_code ec;
         std::filesystem::create_directories(o_.dir, ec);
@@ -260,10 +295,14 @@ void SegmentWriter::WritePacket(const RingEntry& e) {
   if (const int64_t w = ring_->TimelineToWall(cur_.timeline_end)) cur_.end_wall = std::max(cur_.end_wall, w);
 }
 
-void SegmentWriter::EndCut() {
-  if (!cutting_) return;
-  cutting_ = false;
-  Close();
+void SegmentWriter::EndPrime() {
+  if (!priming_) return;
+  priming_ = false;
+  primed_ = true;  // the first held packet opens the segment, with the audio it now has or without
+  Replay();
+}
+
+void SegmentWriter::Replay() {
   std::vector<RingEntry> held = std::move(held_);
   held_.clear();
   for (const RingEntry& h : held) {
@@ -271,6 +310,13 @@ void SegmentWriter::EndCut() {
     again.entry = RefEntry(h);
     Write(again);
   }
+}
+
+void SegmentWriter::EndCut() {
+  if (!cutting_) return;
+  cutting_ = false;
+  Close();
+  Replay();
 }
 
 }  // namespace avr

@@ -66,6 +66,10 @@ class SegmentWriter {
   void Write(const LivePacket& lp);
   void WritePacket(const RingEntry& e);  // into the open segment
   void EndCut();  // the old segment closes, the held packets start the next
+  void EndPrime();  // the audio's configuration came (or did not in time): the held packets open a segment
+  void Replay();    // the held packets, through Write() again
+  bool NewestAudio(const RingEntry& e, int track, AVPacket* out) const;
+  bool AwaitsAudioConfig(const RingEntry& e) const;
   void Open(const RingEntry& e, int64_t wall);
   void Close();
   std::string NameFor(int64_t wall_us);
@@ -82,11 +86,13 @@ class SegmentWriter {
   SegmentInfo cur_;
   int64_t base_ts_ = 0;         // the timeline µs that is the segment file's 0
   int audio_track_ = -1;
-  std::unique_ptr<Bsf> adts_;
+  std::unique_ptr<Bsf> adts_;   // ADTS AAC (MPEG-TS sources) → raw: fragmented mp4 needs the config up front
   bool seg_audio_ = false;      // the open segment has an audio track
   bool cutting_ = false;        // a boundary keyframe came; waiting for the audio before it
   int64_t cut_pts_ = 0;
-  std::vector<RingEntry> held_;  // the next segment's packets meanwhile   // ADTS AAC (MPEG-TS sources) → raw: fragmented mp4 needs the config up front
+  bool priming_ = false;        // a segment's first packets wait for the audio's configuration
+  bool primed_ = false;         // that wait is over: open with what there is
+  std::vector<RingEntry> held_;  // the next segment's packets meanwhile
   SessionParams session_;       // the parameters the open segment was written with
   int video_track_ = -1;        // the track whose keyframes start segments (-1: audio only)
   int64_t boundary_ = 0;        // wall (or timeline) µs from which the next keyframe starts a segment

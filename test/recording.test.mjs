@@ -211,18 +211,28 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
       assert.ok((await videoPackets(s.file))[0].key, s.file);
       assert.equal(await decodeErrors(s.file), '', s.file);
     }
-    // (The first segment starts at the first keyframe, before any audio is buffered: it has none.)
+    // The wall clock of a network source settles over its first seconds (the first packets waited for the
+    // probe), so the first segments span less wall time than media: the range is placed on the wall clock.
     const second = rec.recordings()[1].start;
-    // (MPEG-TS audio trails its video by up to a second: the range ends before what may still be coming.)
-    const r = await rec.footage({ from: new Date(second.getTime() + 300), to: new Date(Date.now() - 1500) }, path.join(dir, 'net.mp4'));
+    const from = new Date(second.getTime() + 300), to = new Date(Date.now() - 1500);
+    const r = await rec.footage({ from, to }, path.join(dir, 'net.mp4'));
     assert.ok(r.sources.disk > 0.5 && r.sources.memory > 1, JSON.stringify(r.sources));
+    assert.ok(r.start <= from && from - r.start < 550, `starts ${r.start.toISOString()} for ${from.toISOString()}`);
+    assert.ok(Math.abs(r.end - to) < 100, `ends ${r.end.toISOString()} for ${to.toISOString()}`);
     await checkFrames(r.path, 'network: disk + memory');
-    // The audio joins too (raw AAC from the ADTS of both sides). Known gap: some runs lose ~0.57 s of
-    // audio (the time MPEG-TS audio trails its video) around the disk/memory join; the video is whole.
-    const { out } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a', '-count_packets', '-show_entries', 'stream=nb_read_packets,duration', '-of', 'json', r.path]);
-    const a = JSON.parse(out).streams[0];
-    const audioSeconds = (+a.nb_read_packets * 1024) / 48000;
-    assert.ok(audioSeconds > r.duration - 0.7 && audioSeconds < r.duration + 0.1, `${a.nb_read_packets} audio packets for ${r.duration} s`);
+    // The audio joins too (raw AAC from the ADTS of both sides): every AAC frame follows the one before
+    // it (to the timeline's µs rounding), across both segment joins and the disk/memory join.
+    const { out } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=pts', '-of', 'csv=p=0', r.path]);
+    const apts = out.trim().split('\n').map(Number);
+    for (let i = 1; i < apts.length; i++) assert.ok(Math.abs(apts[i] - apts[i - 1] - 1024) <= 48, `audio step ${apts[i] - apts[i - 1]} samples at packet ${i}`);
+    // From the first frame (the first audio frame presented at or after the first video frame) to the end.
+    const audioSeconds = (apts.at(-1) + 1024) / 48000;
+    assert.ok(apts[0] / 48000 < 0.025 && Math.abs(audioSeconds - r.duration) < 0.05, `audio ${apts[0] / 48000}..${audioSeconds} s for ${r.duration} s`);
+    // The first segment has audio too (a fragmented mp4 needs the configuration that ADTS brings with its
+    // first packet, which MPEG-TS sends after the first video: the segment waited for it).
+    const first = rec.recordings()[0].file;
+    const { out: streams } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', first]);
+    assert.equal(streams.trim().split('\n').sort(), ['audio', 'video'], first);
   } finally {
     await rec.stop();
     await server.stop();
