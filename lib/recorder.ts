@@ -86,6 +86,9 @@ type Pending = {
   error?: RecorderError;
 };
 
+// The longest footage() waits for the packets of a range's last instants to arrive.
+const FOOTAGE_SETTLE_MS = 5000;
+
 /**
  * Records a live source into an in-memory buffer of compressed packets and saves any part of it to a
  * file without re-encoding.
@@ -595,9 +598,30 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         complete: e.complete,
       }));
       if (segments.length === 0) this.#assertBuffer();
+      await this.#settled(n.from, n.to);
       return toFootageResult(await this.#native.footage({ ...n, segments }));
     } catch (err) {
       throw withCallSite(err, site);
+    }
+  }
+
+  // A range that reaches the last instants waits, as a save waits for its post-roll, until what the
+  // source had sent by the call is buffered (MPEG-TS audio trails its video by up to a second). At most
+  // FOOTAGE_SETTLE_MS: a stalled source does not hold the call; the result's `missing` says what lacks.
+  async #settled(from: number, to: number): Promise<void> {
+    if (this.#state !== 'recording' && this.#state !== 'reconnecting') return;
+    if (this.#native.stats().newestTime == null) return; // no wall clock: no memory part
+    const id = this.#nextId++;
+    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, Date.now()) * 1000, waitOnly: true });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([wait, new Promise((r) => (timer = setTimeout(r, FOOTAGE_SETTLE_MS)))]);
+    } catch {
+      // (the footage itself reports what is not covered)
+    } finally {
+      clearTimeout(timer);
+      this.#native.cancel(id);
+      wait.catch(() => {});
     }
   }
 

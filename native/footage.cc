@@ -290,12 +290,14 @@ class FootageWriter {
         av_packet_unref(pkt.get());
         continue;
       }
-      // Where memory takes over: this run's packets by the timeline (exact), others by the clock. The
-      // audio that trails the last video packet before the cut is read on (a second at most).
+      // Where memory takes over: this run's packets by the timeline, others by the clock. A packet within
+      // half its length of the cut is the memory's first (a segment stores durations, so its times can
+      // differ from the ring's by a rounding). The audio that trails the last video packet before the cut
+      // is read on (a second at most).
       if (mem_) {
         const int64_t at = same_run ? s.timeline_start + ((slot == kAudio ? pts : dts) - a0) : (slot == kAudio ? pts : dts);
         const int64_t cut = same_run ? (slot == kAudio ? audio_cut_ : tm_) : wm_;
-        if (at >= cut) {
+        if (at + dur / 2 >= cut) {
           av_packet_unref(pkt.get());
           if (slot == kVideo) {
             if (video_done == INT64_MIN) video_done = at;

@@ -195,6 +195,7 @@ Napi::Value Recorder::Save(const Napi::CallbackInfo& info) {
   req.mux.format = Str(o, "format");
   req.mux.faststart = Bool(o, "faststart", false);
   req.partial = Bool(o, "partial", false);
+  if (Bool(o, "waitOnly", false)) req.wait_only = req.partial = true;
   // exportMp3 / exportAudio ({ audio: spec }), or a clip with its MP3 beside it ({ mp3: spec }).
   if (o.Get("audio").IsObject()) {
     req.audio_only = true;

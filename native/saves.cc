@@ -239,6 +239,11 @@ void Saves::Launch(Napi::Env env, const std::vector<uint32_t>& ids) {
 
 void Saves::Run(Napi::Env env, Waiting w) {
   const uint32_t id = w.req.id;
+  if (w.req.wait_only) {
+    progress_.erase(id);
+    w.deferred->Resolve(Napi::Boolean::New(env, !w.req.truncated));
+    return;
+  }
   running_[id] = w.cancel;
   auto* worker = new SaveWorker(env, w.deferred, w.recorder, std::move(w.ring), std::move(w.req), w.from, w.cancel,
                                 [this, id] {

@@ -32,6 +32,8 @@ struct SaveRequest {
   // saveLast/saveRange with { mp3 }: the clip's audio as MP3 too, from the same packets.
   bool with_mp3 = false;
   ExportSpec mp3;
+  // footage(): no file, the promise settles once the range is final here (or the source ended).
+  bool wait_only = false;
   std::shared_ptr<ExportProgress> progress = std::make_shared<ExportProgress>();
 };
 
