@@ -288,6 +288,18 @@ async function recording(file, dir) {
   return { ...r, ffCpu: ff.cpu, ffBytes };
 }
 
+// footage() of 10 minutes across disk segments and the memory buffer (test/bench/footage.mjs), beside
+// `ffmpeg -ss … -t … -c copy` of the same range from the segments. Needs 30 s of real time.
+async function footageBench(file, dir) {
+  const fdir = path.join(dir, 'footage');
+  fs.mkdirSync(fdir, { recursive: true });
+  try {
+    return JSON.parse((await run(process.execPath, [path.join(HERE, 'footage.mjs'), file, fdir, '600', '30', String(RUNS)], { timeout: 600_000 })).out);
+  } finally {
+    fs.rmSync(fdir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 const file = await benchMedia();
@@ -317,6 +329,8 @@ log('meter: CPU with and without the audio meter, ffmpeg astats; spike latency i
 const mtr = await meter(file, outDir);
 log('recording: disk recorder CPU and bytes beside ffmpeg -f segment');
 const rc = await recording(file, outDir);
+log('footage: 10 min across disk segments and the memory buffer vs ffmpeg -ss -t -c copy over the segments (30 s real time)');
+const ftg = await footageBench(file, outDir);
 log('frames: grabFrame latency beside the ffmpeg CLI; CPU of captureFrames and frames() in real time');
 const frm = await frameGrabs(file, outDir);
 
@@ -363,6 +377,9 @@ const rows = [
   ['Continuous recording CPU, s per stream-hour (ingest + disk recorder, vs ffmpeg -c copy -f segment)', f(perHour(rc.cpuRecord)), f(perHour(rc.ffCpu)), f(rc.cpuRecord / rc.ffCpu)],
   ['  of which the disk recorder (with minus without), s per stream-hour', f(perHour(rc.cpuRecord - rc.cpuPlain)), '', ''],
   ['Bytes written per hour, GB (fragmented mp4 vs ffmpeg segment mp4)', f((rc.bytes / SECONDS) * 3600 / 1e9), f((rc.ffBytes / SECONDS) * 3600 / 1e9), f(rc.bytes / rc.ffBytes, 3)],
+  [`footage() of 10 min (${f(ftg.sources.disk, 0)} s disk + ${f(ftg.sources.memory, 0)} s memory) to one mp4, median of ${RUNS}, s (vs ffmpeg -f concat -ss … -t 600 -c copy over the segments)`,
+    f(ftg.ours, 3), f(ftg.theirs, 3), f(ftg.ours / ftg.theirs)],
+  ['footage() throughput, MB/s (ratio > 1: ours faster)', f(ftg.bytes / 1e6 / ftg.ours, 0), f(ftg.ffBytes / 1e6 / ftg.theirs, 0), f((ftg.bytes / ftg.ours) / (ftg.ffBytes / ftg.theirs))],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
     mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],
 ];
