@@ -1,6 +1,7 @@
 #include "segment_writer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
@@ -9,6 +10,16 @@ namespace avr {
 namespace {
 
 constexpr size_t kQueue = 16384;  // packets: a disk that pauses for many seconds still loses nothing
+
+// Fault injection for the tests (a disk slower than the stream, without a slow disk):
+// AV_REWIND_RECORD_QUEUE (packets) and AV_REWIND_RECORD_DELAY_US (a pause before each packet is written).
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* v = getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long long n = strtoll(v, &end, 10);
+  return end && *end == 0 && n >= 0 ? (int64_t)n : fallback;
+}
 
 int64_t LocalOffsetUs(int64_t wall_us) {
   const time_t t = (time_t)(wall_us / 1'000'000);
@@ -21,7 +32,8 @@ int64_t LocalOffsetUs(int64_t wall_us) {
 
 SegmentWriter::SegmentWriter(RecordOptions o, std::shared_ptr<PacketRing> ring, SegmentEvents* events)
     : o_(std::move(o)), ring_(std::move(ring)), events_(events) {
-  sub_ = ring_->Subscribe(~0u, kQueue);
+  sub_ = ring_->Subscribe(~0u, (size_t)std::max<int64_t>(EnvInt("AV_REWIND_RECORD_QUEUE", kQueue), 1));
+  delay_us_ = EnvInt("AV_REWIND_RECORD_DELAY_US", 0);
 }
 
 SegmentWriter::~SegmentWriter() {
@@ -270,6 +282,7 @@ void SegmentWriter::Write(const LivePacket& lp) {
 
 void SegmentWriter::WritePacket(const RingEntry& e) {
   if (!mux_) return;
+  if (delay_us_) av_usleep((unsigned)delay_us_);
   try {
     if (e.track == audio_track_ && adts_) {
       PacketPtr p = MakePacket();

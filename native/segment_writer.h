@@ -80,6 +80,7 @@ class SegmentWriter {
   SegmentEvents* events_;
   std::thread thread_;
   std::atomic<bool> abort_{false};
+  int64_t delay_us_ = 0;  // fault injection (tests): a slow disk
 
   // Writer-thread state.
   std::unique_ptr<Muxer> mux_;

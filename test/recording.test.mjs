@@ -241,6 +241,44 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
   }
 });
 
+test('a disk slower than the stream: a warning, whole GOPs dropped, every segment still clean', async () => {
+  const dir = tmpDir();
+  // Fault injection: each packet's write takes 25 ms (the source brings ~72 packets/s), the queue holds 24.
+  process.env.AV_REWIND_RECORD_QUEUE = '24';
+  process.env.AV_REWIND_RECORD_DELAY_US = '25000';
+  const rec = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, statsInterval: 0, record: { dir, segmentSeconds: 2 } });
+  const warnings = [];
+  rec.on('warning', (w) => warnings.push(w));
+  try {
+    await rec.start();
+  } finally {
+    delete process.env.AV_REWIND_RECORD_QUEUE;
+    delete process.env.AV_REWIND_RECORD_DELAY_US;
+  }
+  try {
+    await waitFor(() => rec.recordings().filter((s) => s.complete).length >= 2, { timeout: budget(10) });
+  } finally {
+    await rec.stop();
+  }
+  const behind = warnings.filter((w) => w.code === 'WARN_RECORD_BEHIND');
+  assert.ok(behind.length >= 1, JSON.stringify(warnings));
+  assert.match(behind[0].message, /dropped/);
+  let holes = 0;
+  for (const s of rec.recordings()) {
+    const pk = (await videoPackets(s.file)).sort((a, b) => a.t - b.t);
+    if (pk.length === 0) continue;
+    assert.ok(pk[0].key, `${s.file} does not start with a keyframe`);
+    assert.equal(await decodeErrors(s.file), '', s.file);
+    // Whatever was dropped went as whole GOPs: after every hole comes a keyframe.
+    for (let i = 1; i < pk.length; i++) {
+      if (pk[i].t - pk[i - 1].t < 0.041) continue;
+      holes++;
+      assert.ok(pk[i].key, `${s.file}: a hole before a frame that is not a keyframe (${pk[i - 1].t} → ${pk[i].t})`);
+    }
+  }
+  assert.ok(holes >= 1, 'nothing was dropped: the test did not slow the disk down');
+});
+
 test('a folder that becomes unwritable: an error event, memory recording goes on, a new segment once it is back', async () => {
   const dir = tmpDir();
   const recDir = path.join(dir, 'rec');
