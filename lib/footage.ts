@@ -5,6 +5,7 @@ import { callSite, RecorderError, withCallSite } from './errors.js';
 import { native } from './native.js';
 import { checkKeys, checkWritable, fileUrl, invalid, isObject, nonEmptyString } from './options.js';
 import { loadIndex } from './recording.js';
+import type { SaveResult } from './types.js';
 
 export interface FootageRange {
   /** 'YYYYMMDD_HHMMSS' (local time), a Date, or epoch milliseconds. */
@@ -12,15 +13,15 @@ export interface FootageRange {
   to: string | Date | number;
 }
 
-export interface FootageResult {
-  path: string;
-  format: string;
-  /** Wall-clock time of the first frame (the video keyframe at or before `from`) and the clip's end. */
+/**
+ * A SaveResult (see saveRange) plus where the clip came from. `start`/`end` are wall-clock times; `timeline`
+ * is null when no packet of a running recorder's buffer or of its own segments places the clip on its
+ * timeline (the standalone footage(), another run's segments).
+ */
+export interface FootageResult extends Omit<SaveResult, 'timeline' | 'mp3' | 'start' | 'end'> {
   start: Date;
   end: Date;
-  duration: number;
-  bytes: number;
-  packets: number;
+  timeline: { start: number; end: number } | null;
   /** Seconds taken from disk segments and from the memory buffer. */
   sources: { disk: number; memory: number };
   /** Parts of the range nothing covers (a source gap, recording not running, deleted segments). */
@@ -66,15 +67,21 @@ export function normalizeFootage(range: unknown, file: unknown): { from: number;
   return { from, to, path: p, format };
 }
 
-export function toFootageResult(raw: any): FootageResult {
+export function toFootageResult(raw: any, requested: { from: number; to: number }, truncated = false): FootageResult {
   return {
     path: raw.path,
     format: raw.format,
     start: new Date(raw.startTime),
     end: new Date(raw.endTime),
     duration: raw.duration,
+    requested: (requested.to - requested.from) / 1000,
+    timeline: raw.timelineStart === undefined ? null : { start: raw.timelineStart, end: raw.timelineEnd },
     bytes: raw.bytes,
     packets: raw.packets,
+    dropped: raw.dropped,
+    truncated,
+    gaps: raw.gaps,
+    streams: raw.streams,
     sources: raw.sources,
     missing: raw.missing.map((m: { from: number; to: number }) => ({ from: new Date(m.from), to: new Date(m.to) })),
   };
@@ -89,7 +96,7 @@ export async function footage(dir: string, range: FootageRange, file: string): P
     const entries = await loadIndex(d);
     if (entries.length === 0) throw new RecorderError('ERR_RANGE_NOT_BUFFERED', `No recordings in '${d}'`);
     const segments: FootageSegmentIn[] = entries.map((e) => ({ url: fileUrl(path.join(d, e.file)), startTime: e.start, endTime: e.end, duration: e.duration }));
-    return toFootageResult(await native().footage({ ...n, segments }));
+    return toFootageResult(await native().footage({ ...n, segments }), n);
   } catch (err) {
     throw withCallSite(err, site);
   }

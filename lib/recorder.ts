@@ -598,8 +598,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         complete: e.complete,
       }));
       if (segments.length === 0) this.#assertBuffer();
-      await this.#settled(n.from, n.to);
-      return toFootageResult(await this.#native.footage({ ...n, segments }));
+      const settled = await this.#settled(n.from, n.to);
+      return toFootageResult(await this.#native.footage({ ...n, segments }), n, !settled);
     } catch (err) {
       throw withCallSite(err, site);
     }
@@ -608,16 +608,17 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   // A range that reaches the last instants waits, as a save waits for its post-roll, until what the
   // source had sent by the call is buffered (MPEG-TS audio trails its video by up to a second). At most
   // FOOTAGE_SETTLE_MS: a stalled source does not hold the call; the result's `missing` says what lacks.
-  async #settled(from: number, to: number): Promise<void> {
-    if (this.#state !== 'recording' && this.#state !== 'reconnecting') return;
-    if (this.#native.stats().newestTime == null) return; // no wall clock: no memory part
+  // Resolves false when the wait was cut short (the source ended or stalled): the result says `truncated`.
+  async #settled(from: number, to: number): Promise<boolean> {
+    if (this.#state !== 'recording' && this.#state !== 'reconnecting') return true;
+    if (this.#native.stats().newestTime == null) return true; // no wall clock: no memory part
     const id = this.#nextId++;
-    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, Date.now()) * 1000, waitOnly: true });
+    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, Date.now()) * 1000, waitOnly: true }) as unknown as Promise<boolean>;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([wait, new Promise((r) => (timer = setTimeout(r, FOOTAGE_SETTLE_MS)))]);
+      return await Promise.race([wait, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FOOTAGE_SETTLE_MS)))]);
     } catch {
-      // (the footage itself reports what is not covered)
+      return false; // (the footage itself reports what is not covered)
     } finally {
       clearTimeout(timer);
       this.#native.cancel(id);

@@ -54,13 +54,22 @@ class FootageWriter {
       for (const FootageSegment* s : segs) Disk(*s, disk_to);
       FlushPending(true);
     }
-    if (mem_ && req_.to > wm_) Memory();
+    if (mem_ && to_ > wm_) Memory();
     if (!out_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
     FootageResult r;
     r.mux = out_->Close();
     r.start_wall = WallOf(base_);
     r.end_wall = WallOf(last_);
     r.duration = last_ - base_;
+    r.tracks = std::move(tracks_);
+    // The span on this recorder's timeline, where this run's packets place it.
+    if (mem_) {
+      r.timeline_start = tm_ + (base_ - wm_);
+      r.timeline_end = tm_ + (last_ - wm_);
+    } else if (!segs.empty() && segs.front()->timeline_start != INT64_MIN) {
+      r.timeline_start = segs.front()->timeline_start + (base_ - SegAxis0(*segs.front()));
+      r.timeline_end = r.timeline_start + r.duration;
+    }
     r.disk_us = disk_last_ > disk_first_ ? disk_last_ - disk_first_ : 0;
     r.memory_us = mem_last_ > mem_first_ ? mem_last_ - mem_first_ : 0;
     Missing(segs, &r);
@@ -371,10 +380,19 @@ class FootageWriter {
     auto miss = [&](int64_t a, int64_t b) { r->missing.push_back({WallOf(a), WallOf(b)}); };
     if (base_ > from_ + 100'000) miss(from_, base_);
     for (const auto& c : cover) {
-      if (c.first > at + 100'000 && c.first < to_) miss(at, std::min(c.first, to_));
+      if (c.first > at + 100'000 && c.first < to_) {
+        miss(at, std::min(c.first, to_));
+        if (at > base_ && c.first < last_) r->gaps++;  // a hole inside the clip
+      }
       at = std::max(at, c.second);
     }
     if (at + 100'000 < to_) miss(at, to_);
+    // The memory's own holes (reconnects) inside the clip.
+    if (mem_)
+      for (const Gap& g : range_.gaps) {
+        const int64_t a = wm_ + (g.from - tm_), b = wm_ + (g.to - tm_);
+        if (a > base_ && b < last_) r->gaps++;
+      }
   }
 
   const FootageRequest& req_;
@@ -410,6 +428,12 @@ class FootageWorker : public PromiseWorker {
     o.Set("bytes", Napi::Number::New(env, (double)r_.mux.bytes));
     o.Set("packets", Napi::Number::New(env, (double)r_.mux.packets));
     o.Set("dropped", Napi::Number::New(env, (double)r_.mux.dropped));
+    o.Set("gaps", Napi::Number::New(env, (double)r_.gaps));
+    o.Set("streams", StreamsToJs(env, r_.tracks));
+    if (r_.timeline_start != INT64_MIN) {
+      o.Set("timelineStart", Seconds(env, r_.timeline_start));
+      o.Set("timelineEnd", Seconds(env, r_.timeline_end));
+    }
     Napi::Object src = Napi::Object::New(env);
     src.Set("disk", Seconds(env, r_.disk_us));
     src.Set("memory", Seconds(env, r_.memory_us));

@@ -37,6 +37,9 @@ struct FootageResult {
   int64_t start_wall = 0, end_wall = 0;
   int64_t duration = 0;  // µs of media in the clip (the wall-clock span may differ while the clock settles)
   int64_t disk_us = 0, memory_us = 0;
+  int64_t timeline_start = INT64_MIN, timeline_end = INT64_MIN;  // this recorder's, when its packets place it
+  std::vector<TrackParams> tracks;  // the file's
+  int gaps = 0;  // holes inside the clip: segments missing between two that are there, reconnects
   std::vector<std::pair<int64_t, int64_t>> missing;  // wall µs
 };
 

@@ -163,4 +163,17 @@ Napi::Object LevelsToJs(Napi::Env env, const std::vector<Level>& levels, const s
   return o;
 }
 
+Napi::Array StreamsToJs(Napi::Env env, const std::vector<TrackParams>& tracks) {
+  Napi::Array streams = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (const TrackParams& t : tracks) {
+    if (!t.par) continue;
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("type", t.type == AVMEDIA_TYPE_VIDEO ? "video" : "audio");
+    s.Set("codec", avcodec_get_name(t.par->codec_id));
+    streams.Set(n++, s);
+  }
+  return streams;
+}
+
 }  // namespace avr

@@ -37,6 +37,8 @@ ImageOptions ImageFromJs(const Napi::Object& o);
 // A RecorderError with code, message and, where libav was involved, avCode/avMessage.
 Napi::Error MakeError(Napi::Env env, const Failure& f);
 Napi::Object SourceInfoToJs(Napi::Env env, const SourceInfo& info);
+// A written file's tracks as [{ type: 'video' | 'audio', codec }] (tracks without parameters left out).
+Napi::Array StreamsToJs(Napi::Env env, const std::vector<TrackParams>& tracks);
 // Level windows as { starts (timeline s), times (epoch ms, NaN without a wall clock), peakDb, rmsDb }:
 // typed arrays, one element per window.
 Napi::Object LevelsToJs(Napi::Env env, const std::vector<Level>& levels, const std::vector<int64_t>& walls);

@@ -112,16 +112,7 @@ class SaveWorker : public Napi::AsyncWorker {
     r.Set("dropped", Napi::Number::New(env, (double)clip_.mux.dropped));
     r.Set("gaps", clip_.gaps);
     r.Set("truncated", req_.truncated);
-    Napi::Array streams = Napi::Array::New(env);
-    uint32_t n = 0;
-    for (const TrackParams& t : clip_.tracks) {
-      if (!t.par) continue;
-      Napi::Object s = Napi::Object::New(env);
-      s.Set("type", t.type == AVMEDIA_TYPE_VIDEO ? "video" : "audio");
-      s.Set("codec", avcodec_get_name(t.par->codec_id));
-      streams.Set(n++, s);
-    }
-    r.Set("streams", streams);
+    r.Set("streams", StreamsToJs(env, clip_.tracks));
     deferred_->Resolve(r);
   }
   void OnError(const Napi::Error& e) override {

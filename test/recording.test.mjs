@@ -175,6 +175,13 @@ test('footage joins disk segments and the memory buffer without a doubled or mis
     assert.ok(r.start <= from && from - r.start < 550, `starts ${r.start.toISOString()} for ${from.toISOString()}`);
     assert.ok(Math.abs(r.end - to) < 100, `ends ${r.end.toISOString()} for ${to.toISOString()}`);
     assert.equal(r.missing, []);
+    // A SaveResult, plus sources and missing.
+    assert.ok(Math.abs(r.requested - (to - from) / 1000) < 1e-9, String(r.requested));
+    assert.ok(Math.abs(r.timeline.end - r.timeline.start - r.duration) < 1e-3 && r.timeline.end <= rec.stats.newest + 0.05, JSON.stringify(r.timeline));
+    assert.is(r.dropped, 0);
+    assert.is(r.truncated, false);
+    assert.is(r.gaps, 0);
+    assert.equal(r.streams.map((x) => x.type).sort(), ['audio', 'video']);
     const frames = await checkFrames(r.path, 'disk + memory');
     assert.ok(Math.abs(frames - r.duration * 25) <= 1, `${frames} frames in ${r.duration} s`);
     // A range from before the recording began: what nothing covers is said.
@@ -192,6 +199,7 @@ test('footage joins disk segments and the memory buffer without a doubled or mis
   const from = new Date(Date.parse(list[1].start) + 300), to = new Date(Date.parse(list.at(-1).end) - 300);
   const r = await footage(dir, { from, to }, path.join(out, 'disk.mp4'));
   assert.is(r.sources.memory, 0);
+  assert.is(r.timeline, null);
   assert.ok(Math.abs(r.sources.disk - r.duration) < 0.05, JSON.stringify(r));
   const frames = await checkFrames(r.path, 'disk only');
   assert.ok(Math.abs(frames - r.duration * 25) <= 1, `${frames} frames in ${r.duration} s`);
