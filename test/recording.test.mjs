@@ -209,7 +209,11 @@ test('footage joins disk segments and the memory buffer without a doubled or mis
 
 test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segments, joined with the buffer', async () => {
   const dir = tmpDir();
-  const src = await makeMedia({ out: path.join(dir, 'src.ts'), seconds: 30, width: 160, height: 120, gopSeconds: 0.5 });
+  // Each frame carries its index (mod 50) in its brightness, losslessly: 30 s loop into 15 whole cycles.
+  const src = path.join(dir, 'src.ts');
+  await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "nullsrc=s=64x48:r=25,format=yuv420p,geq=lum='16+mod(N\\,50)*4':cb=128:cr=128",
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-c:v', 'libx264', '-qp', '0', '-g', '12', '-keyint_min', '12',
+    '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ar', '48000', src]);
   const server = await startTcpTs({ file: src });
   const rec = new Recorder({ source: server.url, bufferSeconds: 3, statsInterval: 0, record: { dir: path.join(dir, 'rec'), segmentSeconds: 2 } });
   try {
@@ -230,6 +234,16 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
     assert.ok(r.start <= from && from - r.start < 550, `starts ${r.start.toISOString()} for ${from.toISOString()}`);
     assert.ok(Math.abs(r.end - to) < 100, `ends ${r.end.toISOString()} for ${to.toISOString()}`);
     await checkFrames(r.path, 'network: disk + memory');
+    // Against the source: the frames' indices follow one another, across both segment joins and the
+    // disk/memory join (a doubled or a lost frame breaks the run).
+    const raw = path.join(dir, 'net.y');
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', r.path, '-vf', 'extractplanes=y', '-f', 'rawvideo', raw]);
+    const y = fs.readFileSync(raw);
+    const idx = [];
+    for (let o = 0; o + 64 * 48 <= y.length; o += 64 * 48) idx.push((y[o + 64 * 24 + 32] - 16) / 4);
+    assert.ok(idx.length >= 25 * 4, `${idx.length} frames`);
+    const breaks = idx.slice(1).map((v, i) => [i + 1, idx[i], v]).filter(([, a, b]) => (a + 1) % 50 !== b);
+    assert.equal(breaks, [], `frame index runs broken at ${JSON.stringify(breaks.slice(0, 5))}`);
     // The audio joins too (raw AAC from the ADTS of both sides): every AAC frame follows the one before
     // it (to the timeline's µs rounding), across both segment joins and the disk/memory join.
     const { out } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=pts', '-of', 'csv=p=0', r.path]);
