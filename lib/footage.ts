@@ -18,9 +18,14 @@ export interface FootageRange {
  * is null when no packet of a running recorder's buffer or of its own segments places the clip on its
  * timeline (the standalone footage(), another run's segments).
  */
-export interface FootageResult extends Omit<SaveResult, 'timeline' | 'mp3' | 'start' | 'end'> {
+export interface FootageResult extends Omit<SaveResult, 'timeline' | 'mp3' | 'start' | 'end' | 'truncated'> {
   start: Date;
   end: Date;
+  /**
+   * The range reached the newest buffered instant and the packets that belong with it (audio that trails
+   * the video) did not all arrive: stop(), the source's end, or 5 s passed.
+   */
+  truncated: boolean;
   timeline: { start: number; end: number } | null;
   /** Seconds taken from disk segments and from the memory buffer. */
   sources: { disk: number; memory: number };

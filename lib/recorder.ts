@@ -587,6 +587,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const site = callSite(this.footage);
     try {
       const n = normalizeFootage(range, file);
+      if (!this.#disk) this.#assertBuffer();
+      const settled = await this.#settled(n.from, n.to);
+      // Listed after the wait: a segment may have closed or opened meanwhile.
       const dir = this.#disk?.o.dir;
       const segments: FootageSegmentIn[] = (this.#disk?.entries() ?? []).map((e) => ({
         url: fileUrl(path.join(dir!, e.file)),
@@ -598,22 +601,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         complete: e.complete,
       }));
       if (segments.length === 0) this.#assertBuffer();
-      const settled = await this.#settled(n.from, n.to);
       return toFootageResult(await this.#native.footage({ ...n, segments }), n, !settled);
     } catch (err) {
       throw withCallSite(err, site);
     }
   }
 
-  // A range that reaches the last instants waits, as a save waits for its post-roll, until what the
-  // source had sent by the call is buffered (MPEG-TS audio trails its video by up to a second). At most
-  // FOOTAGE_SETTLE_MS: a stalled source does not hold the call; the result's `missing` says what lacks.
-  // Resolves false when the wait was cut short (the source ended or stalled): the result says `truncated`.
+  // A range that reaches the newest buffered instant waits, as a save waits for its post-roll, until
+  // the packets that belong with it are buffered too (MPEG-TS audio trails its video by up to a second).
+  // At most FOOTAGE_SETTLE_MS: a stalled source does not hold the call. Resolves false when the wait was
+  // cut short (stop, the source's end, the time limit): the result says `truncated`.
   async #settled(from: number, to: number): Promise<boolean> {
     if (this.#state !== 'recording' && this.#state !== 'reconnecting') return true;
-    if (this.#native.stats().newestTime == null) return true; // no wall clock: no memory part
+    const newest = this.#native.stats().newestTime;
+    if (newest == null || from >= newest) return true; // no wall clock, or nothing buffered in range
     const id = this.#nextId++;
-    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, Date.now()) * 1000, waitOnly: true }) as unknown as Promise<boolean>;
+    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, newest) * 1000, waitOnly: true }) as unknown as Promise<boolean>;
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([wait, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FOOTAGE_SETTLE_MS)))]);

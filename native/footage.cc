@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <set>
 
 #include "bsf.h"
 #include "clip.h"
@@ -49,8 +50,9 @@ class FootageWriter {
       }
     if (segs.empty() && !mem_) Fail(code::kRangeNotBuffered, "Nothing on disk or in memory covers that range");
     AudioParams(segs);
+    // The first segment that has a keyframe (and can be read) starts the clip.
+    while (!segs.empty() && (start_axis_ = StartKeyframe(*segs.front())) == INT64_MIN) segs.erase(segs.begin());
     if (!segs.empty()) {
-      start_axis_ = StartKeyframe(*segs.front());
       for (const FootageSegment* s : segs) Disk(*s, disk_to);
       FlushPending(true);
     }
@@ -62,11 +64,13 @@ class FootageWriter {
     r.end_wall = WallOf(last_);
     r.duration = last_ - base_;
     r.tracks = std::move(tracks_);
-    // The span on this recorder's timeline, where this run's packets place it.
-    if (mem_) {
+    // The span on this recorder's timeline, where this run's packets place it (not when the clip
+    // starts in another run's segment).
+    const bool ours = segs.empty() || segs.front()->timeline_start != INT64_MIN;
+    if (mem_ && ours) {
       r.timeline_start = tm_ + (base_ - wm_);
       r.timeline_end = tm_ + (last_ - wm_);
-    } else if (!segs.empty() && segs.front()->timeline_start != INT64_MIN) {
+    } else if (!segs.empty() && ours) {
       r.timeline_start = segs.front()->timeline_start + (base_ - SegAxis0(*segs.front()));
       r.timeline_end = r.timeline_start + r.duration;
     }
@@ -95,6 +99,7 @@ class FootageWriter {
     for (const RingEntry& e : range_.packets)
       if (e.track == range_.key_track && e.key) {
         tm_ = e.pts;
+        tm_dts_ = e.dts;
         break;
       }
     if (tm_ == INT64_MIN) return;
@@ -155,7 +160,20 @@ class FootageWriter {
     int64_t origin = 0;  // µs of the segment's first packet in the file's own time
   };
 
-  Reader Open(const FootageSegment& s) {
+  // False for a segment that cannot be read (deleted by retention meanwhile, damaged): a part of the
+  // range nothing covers, not a failure of the whole clip.
+  bool Open(const FootageSegment& s, Reader* out) {
+    if (unreadable_.count(&s)) return false;
+    try {
+      *out = OpenReader(s);
+      return true;
+    } catch (const Exception&) {
+      unreadable_.insert(&s);
+      return false;
+    }
+  }
+
+  Reader OpenReader(const FootageSegment& s) {
     InputRequest in;
     in.url = s.url;
     Reader r;
@@ -175,7 +193,8 @@ class FootageWriter {
 
   // The video keyframe at or before `from` in the first segment (or its first keyframe).
   int64_t StartKeyframe(const FootageSegment& s) {
-    Reader r = Open(s);
+    Reader r;
+    if (!Open(s, &r)) return INT64_MIN;
     PacketPtr pkt = MakePacket();
     const int64_t a0 = SegAxis0(s);
     int64_t best = INT64_MIN, first = INT64_MIN;
@@ -196,8 +215,8 @@ class FootageWriter {
   // opened before any audio arrived has none), else the memory's, made raw from its first packet.
   void AudioParams(const std::vector<const FootageSegment*>& segs) {
     for (const FootageSegment* s : segs) {
-      Reader r = Open(*s);
-      if (r.a >= 0) {
+      Reader r;
+      if (Open(*s, &r) && r.a >= 0) {
         audio_ = CopyParams(r.ic->streams[r.a]->codecpar);
         return;
       }
@@ -260,7 +279,8 @@ class FootageWriter {
   }
 
   void Disk(const FootageSegment& s, int64_t disk_to) {
-    Reader r = Open(s);
+    Reader r;
+    if (!Open(s, &r)) return;
     const AVCodecParameters* vpar = r.v >= 0 ? r.ic->streams[r.v]->codecpar : nullptr;
     const AVCodecParameters* apar = r.a >= 0 ? r.ic->streams[r.a]->codecpar : nullptr;
     EnsureOut(vpar, apar);
@@ -305,7 +325,8 @@ class FootageWriter {
       // is read on (a second at most).
       if (mem_) {
         const int64_t at = same_run ? s.timeline_start + ((slot == kAudio ? pts : dts) - a0) : (slot == kAudio ? pts : dts);
-        const int64_t cut = same_run ? (slot == kAudio ? audio_cut_ : tm_) : wm_;
+        // (Video by decode time: the memory's keyframe decodes at tm_dts_.)
+        const int64_t cut = same_run ? (slot == kAudio ? audio_cut_ : tm_dts_) : wm_ + ((slot == kAudio ? audio_cut_ : tm_dts_) - tm_);
         if (at + dur / 2 >= cut) {
           av_packet_unref(pkt.get());
           if (slot == kVideo) {
@@ -373,7 +394,8 @@ class FootageWriter {
   // What nothing covers: [from, to) less the segments' spans and the memory's.
   void Missing(const std::vector<const FootageSegment*>& segs, FootageResult* r) {
     std::vector<std::pair<int64_t, int64_t>> cover;
-    for (const FootageSegment* s : segs) cover.push_back({SegAxis0(*s), SegAxis0(*s) + s->duration});
+    for (const FootageSegment* s : segs)
+      if (!unreadable_.count(s)) cover.push_back({SegAxis0(*s), SegAxis0(*s) + s->duration});
     if (mem_) cover.push_back({wm_, wm_ + (newest_ - tm_)});
     std::sort(cover.begin(), cover.end());
     int64_t at = std::max(from_, base_);
@@ -399,7 +421,8 @@ class FootageWriter {
   std::shared_ptr<PacketRing> ring_;
   RangeResult range_;
   bool mem_ = false;
-  int64_t tm_ = INT64_MIN, wm_ = INT64_MAX, tto_ = 0;
+  int64_t tm_ = INT64_MIN, tm_dts_ = INT64_MIN, wm_ = INT64_MAX, tto_ = 0;
+  std::set<const FootageSegment*> unreadable_;
   int64_t audio_cut_ = INT64_MIN, newest_ = INT64_MIN;  // timeline µs
   std::vector<Knot> knots_;
   int64_t from_ = 0, to_ = 0;  // the request on the clip's axis

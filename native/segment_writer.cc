@@ -62,8 +62,12 @@ void SegmentWriter::Run() {
     Write(lp);
     lp = LivePacket();  // the packet's reference goes now, not with the next one
   }
-  EndPrime();
-  EndCut();
+  // The held packets go out; a replay that starts another hold (a reconnect, a boundary) is drained too.
+  draining_ = true;
+  while (priming_ || cutting_) {
+    EndPrime();
+    EndCut();
+  }
   Close();
   ring_.reset();
 }
@@ -113,7 +117,7 @@ bool SegmentWriter::NewestAudio(const RingEntry& e, int track, AVPacket* out) co
 // packet, which an MPEG-TS source sends up to a second after the video: a segment opened before then
 // would have no audio track at all.
 bool SegmentWriter::AwaitsAudioConfig(const RingEntry& e) const {
-  if (o_.format == "ts") return false;
+  if (o_.format == "ts" || draining_) return false;
   for (size_t i = 0; i < e.session->size(); i++) {
     const AVCodecParameters* p = (*e.session)[i].par.get();
     if (!p || p->codec_type != AVMEDIA_TYPE_AUDIO || p->codec_id != AV_CODEC_ID_AAC || p->extradata_size > 0) continue;
@@ -221,8 +225,8 @@ void SegmentWriter::Write(const LivePacket& lp) {
     need_key_ = true;
   }
   if (priming_) {
-    held_.push_back(RefEntry(e));
-    if ((*e.session)[e.track].type == AVMEDIA_TYPE_AUDIO || e.pts - held_.front().pts > 3'000'000) EndPrime();
+    Hold(lp);
+    if ((*e.session)[e.track].type == AVMEDIA_TYPE_AUDIO || e.pts - held_.front().entry.pts > 3'000'000) EndPrime();
     return;
   }
   const bool key = video_track_ < 0 || (e.track == video_track_ && e.key);
@@ -244,7 +248,7 @@ void SegmentWriter::Write(const LivePacket& lp) {
       WritePacket(e);
       return;
     }
-    held_.push_back(RefEntry(e));
+    Hold(lp);
     const bool caught_up = (e.track == audio_track_ && e.pts >= cut_pts_) || e.pts - cut_pts_ > 3'000'000;
     if (caught_up) EndCut();
     return;
@@ -256,7 +260,7 @@ void SegmentWriter::Write(const LivePacket& lp) {
       // Until the audio's configuration arrives (or 3 s), the segment's first packets wait.
       if (!primed_ && AwaitsAudioConfig(e)) {
         priming_ = true;
-        held_.push_back(RefEntry(e));
+        Hold(lp);
         return;
       }
       primed_ = false;
@@ -315,14 +319,14 @@ void SegmentWriter::EndPrime() {
   Replay();
 }
 
+// A held packet keeps its own reference and what was dropped before it: replayed, a hole still sends
+// the writer to the next keyframe.
+void SegmentWriter::Hold(const LivePacket& lp) { held_.push_back({RefEntry(lp.entry), lp.dropped_before}); }
+
 void SegmentWriter::Replay() {
-  std::vector<RingEntry> held = std::move(held_);
+  std::vector<LivePacket> held = std::move(held_);
   held_.clear();
-  for (const RingEntry& h : held) {
-    LivePacket again;
-    again.entry = RefEntry(h);
-    Write(again);
-  }
+  for (const LivePacket& h : held) Write(h);
 }
 
 void SegmentWriter::EndCut() {

@@ -67,6 +67,7 @@ class SegmentWriter {
   void WritePacket(const RingEntry& e);  // into the open segment
   void EndCut();  // the old segment closes, the held packets start the next
   void EndPrime();  // the audio's configuration came (or did not in time): the held packets open a segment
+  void Hold(const LivePacket& lp);
   void Replay();    // the held packets, through Write() again
   bool NewestAudio(const RingEntry& e, int track, AVPacket* out) const;
   bool AwaitsAudioConfig(const RingEntry& e) const;
@@ -93,7 +94,8 @@ class SegmentWriter {
   int64_t cut_pts_ = 0;
   bool priming_ = false;        // a segment's first packets wait for the audio's configuration
   bool primed_ = false;         // that wait is over: open with what there is
-  std::vector<RingEntry> held_;  // the next segment's packets meanwhile
+  bool draining_ = false;       // the stream ended: no new hold
+  std::vector<LivePacket> held_;  // the next segment's packets meanwhile
   SessionParams session_;       // the parameters the open segment was written with
   int video_track_ = -1;        // the track whose keyframes start segments (-1: audio only)
   int64_t boundary_ = 0;        // wall (or timeline) µs from which the next keyframe starts a segment
