@@ -279,6 +279,30 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
   }
 });
 
+test("format: 'ts': MPEG-TS segments on keyframes, footage across them and the buffer", async () => {
+  const dir = tmpDir();
+  const rec = new Recorder({ ...camera(), encoder: { gopSeconds: 0.5 }, bufferSeconds: 3, statsInterval: 0, record: { dir, segmentSeconds: 2, format: 'ts' } });
+  await rec.start();
+  try {
+    await waitFor(() => rec.recordings().filter((s) => s.complete).length >= 3, { timeout: budget(9) });
+    const done = rec.recordings().filter((s) => s.complete);
+    for (const s of done) {
+      assert.match(path.basename(s.file), /^recording_\d{8}_\d{6}(_\d+)?\.ts$/);
+      const pk = await videoPackets(s.file);
+      assert.ok(pk[0].key, `${s.file} does not start with a keyframe`);
+      assert.equal(await decodeErrors(s.file), '', s.file);
+    }
+    const from = new Date(done[1].start.getTime() + 300), to = new Date(Date.now() - 500);
+    const r = await rec.footage({ from, to }, path.join(dir, 'clip.mp4'));
+    assert.ok(r.sources.disk > 0.5 && r.sources.memory > 1, JSON.stringify(r.sources));
+    assert.equal(r.missing, []);
+    const frames = await checkFrames(r.path, 'ts segments + memory');
+    assert.ok(Math.abs(frames - r.duration * 25) <= 1, `${frames} frames in ${r.duration} s`);
+  } finally {
+    await rec.stop();
+  }
+});
+
 test('a disk slower than the stream: a warning, whole GOPs dropped, every segment still clean', async () => {
   const dir = tmpDir();
   // Fault injection: each packet's write takes 25 ms (the source brings ~72 packets/s), the queue holds 24.
