@@ -185,6 +185,16 @@ class FootageWriter {
     return r;
   }
 
+  // Seeks to 10 s before the axis instant `at` (within the segment that starts at axis a0), so a clip from
+  // the middle of a 10-minute segment does not read the segment from its start. The margin covers a
+  // container's imprecise seek (MPEG-TS bisects by timestamps) and GOPs up to 10 s; the readers scan on
+  // from there. A container that cannot seek is read from its start again.
+  void SeekNear(const FootageSegment& s, Reader* r, int64_t a0, int64_t at) {
+    const int64_t ts = at - a0 + r->origin - 10'000'000;
+    if (ts <= r->origin) return;
+    if (av_seek_frame(r->ic.get(), -1, ts, AVSEEK_FLAG_BACKWARD) < 0) Open(s, r);
+  }
+
   // The axis: wall-clock µs. A segment this run wrote is placed through the timeline (as the memory is),
   // so its packets and the ring's line up exactly.
   int64_t SegAxis0(const FootageSegment& s) const {
@@ -197,6 +207,7 @@ class FootageWriter {
     if (!Open(s, &r)) return INT64_MIN;
     PacketPtr pkt = MakePacket();
     const int64_t a0 = SegAxis0(s);
+    SeekNear(s, &r, a0, from_);
     int64_t best = INT64_MIN, first = INT64_MIN;
     while (av_read_frame(r.ic.get(), pkt.get()) >= 0) {
       const AVStream* st = r.ic->streams[pkt->stream_index];
@@ -229,7 +240,7 @@ class FootageWriter {
         Bsf b("aac_adtstoasc", tp.par.get());
         PacketPtr p = MakePacket();
         e.pkt.Fill(p.get());
-        if (b.Filter(p.get())) audio_ = b.ParamsWith(p.get());
+        if (b.Filter(p.get())) audio_ = b.Params();
       } else {
         audio_ = CopyParams(tp.par.get());
       }
@@ -240,9 +251,11 @@ class FootageWriter {
   void EnsureOut(const AVCodecParameters* v, const AVCodecParameters* a) {
     if (out_) return;
     if (audio_) a = audio_.get();
-    // Video in the ring's format when the memory takes part (Annex B: the muxer converts it), audio raw.
+    // Video as the disk holds it when that is length-prefixed (mp4 segments: the larger part is copied
+    // as it is and the memory's packets are converted), else in the ring's format (Annex B: the muxer
+    // converts it). Audio raw.
     const AVCodecParameters* vp = v;
-    if (mem_ && range_.packets.size()) {
+    if (mem_ && range_.packets.size() && !(v && NalLengthSize(v) == 4)) {
       const SessionParams& sp = range_.packets.front().session;
       for (const TrackParams& t : *sp)
         if (t.type == AVMEDIA_TYPE_VIDEO && t.par) vp = t.par.get();
@@ -286,10 +299,12 @@ class FootageWriter {
     EnsureOut(vpar, apar);
     std::unique_ptr<Bsf> annexb;
     const AVCodecParameters* outv = tracks_[kVideo].par.get();
+    const bool to_length = vpar && outv && !LengthPrefixed(vpar) && NalLengthSize(outv) == 4;  // ts after mp4
     if (vpar && outv && LengthPrefixed(vpar) && !LengthPrefixed(outv))
       annexb = std::make_unique<Bsf>(vpar->codec_id == AV_CODEC_ID_HEVC ? "hevc_mp4toannexb" : "h264_mp4toannexb", vpar);
     const bool same_run = mem_ && s.timeline_start != INT64_MIN;
     const int64_t a0 = SegAxis0(s);
+    if (a0 < start_axis_) SeekNear(s, &r, a0, start_axis_);
     const bool tail = !mem_ || to_ <= wm_;  // this disk part ends the clip
     bool started = start_axis_ != INT64_MIN && a0 > start_axis_;  // a later segment starts past the start
     PacketPtr pkt = MakePacket();
@@ -339,6 +354,7 @@ class FootageWriter {
         }
       }
       if (slot == kVideo && annexb && !annexb->Filter(pkt.get())) continue;
+      if (slot == kVideo && to_length) AnnexBToLengthPrefixed(pkt.get());
       PacketData d = PacketData::Take(pkt.get());
       if (tail && slot == kVideo) {
         if (pts >= disk_to) {
@@ -371,8 +387,10 @@ class FootageWriter {
       start_axis_ = base_;
       EnsureOut(v, a);
     }
-    // Raw AAC on disk, ADTS in the ring (MPEG-TS sources): strip the headers.
+    // Raw AAC on disk, ADTS in the ring (MPEG-TS sources): strip the headers. Annex B video where the
+    // clip is length-prefixed: prefix it.
     std::unique_ptr<Bsf> adts;
+    const AVCodecParameters* outv = tracks_[kVideo].par.get();
     for (size_t i : plan.keep) {
       const RingEntry& e = pk[i];
       const TrackParams& tp = (*e.session)[e.track];
@@ -384,6 +402,13 @@ class FootageWriter {
         PacketPtr p = MakePacket();
         e.pkt.Fill(p.get());
         if (!adts->Filter(p.get())) continue;
+        Write(slot, PacketData::Take(p.get()), pts, dts, e.duration, false);
+        continue;
+      }
+      if (slot == kVideo && outv && NalLengthSize(outv) == 4 && !LengthPrefixed(tp.par.get())) {
+        PacketPtr p = MakePacket();
+        e.pkt.Fill(p.get());
+        AnnexBToLengthPrefixed(p.get());
         Write(slot, PacketData::Take(p.get()), pts, dts, e.duration, false);
         continue;
       }

@@ -155,7 +155,7 @@ void SegmentWriter::Open(const RingEntry& e, int64_t wall) {
       const bool adts = last && pkt->size > 2 && pkt->data[0] == 0xff && (pkt->data[1] & 0xf0) == 0xf0;
       if (adts) {
         auto bsf = std::make_unique<Bsf>("aac_adtstoasc", (*e.session)[i].par.get());
-        ParamsPtr raw = bsf->Filter(pkt.get()) ? bsf->ParamsWith(pkt.get()) : nullptr;
+        ParamsPtr raw = bsf->Filter(pkt.get()) ? bsf->Params() : nullptr;
         if (raw && raw->extradata_size > 0) {
           tracks[i].par = std::move(raw);
           adts_ = std::move(bsf);

@@ -219,6 +219,33 @@ test('footage joins disk segments and the memory buffer without a doubled or mis
   assert.is(bad.code, 'ERR_INVALID_ARG');
 });
 
+test('footage from deep inside a long segment (mp4 fragments, MPEG-TS): seeks, starts at the keyframe before `from`', async () => {
+  const dir = tmpDir();
+  // 60 s, a keyframe every second, each frame's index (mod 50) in its brightness.
+  const src = path.join(dir, 'src.mkv');
+  await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "nullsrc=s=64x48:r=25,format=yuv420p,geq=lum='16+mod(N\\,50)*4':cb=128:cr=128",
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:v', 'libx264', '-qp', '0', '-g', '25', '-keyint_min', '25',
+    '-sc_threshold', '0', '-c:a', 'aac', '-ar', '48000', src]);
+  const t0 = new Date(2024, 4, 17, 10, 30, 0).getTime();
+  for (const [ext, args] of [['mp4', ['-movflags', '+frag_keyframe+empty_moov+delay_moov+default_base_moof', '-frag_duration', '1000000']], ['ts', []]]) {
+    const rec = path.join(dir, ext);
+    fs.mkdirSync(rec);
+    const name = `recording_20240517_103000.${ext}`;
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', ...args, path.join(rec, name)]);
+    fs.writeFileSync(path.join(rec, 'recording_index.json'), JSON.stringify([{ file: name, start: new Date(t0).toISOString(),
+      end: new Date(t0 + 60000).toISOString(), bytes: fs.statSync(path.join(rec, name)).size, duration: 60, complete: true }]));
+    const r = await footage(rec, { from: t0 + 37500, to: t0 + 41200 }, path.join(dir, `${ext}.mp4`));
+    assert.is(r.start.getTime(), t0 + 37000, `${ext}: starts ${r.start.getTime() - t0} ms in`);
+    assert.ok(Math.abs(r.duration - 4.2) < 0.05, `${ext}: ${r.duration} s`);
+    assert.equal(r.missing, []);
+    const frames = await checkFrames(r.path, ext);
+    assert.is(frames, 105, `${ext}: ${frames} frames`);
+    const raw = path.join(dir, `${ext}.y`);
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', r.path, '-vf', 'extractplanes=y', '-frames:v', '1', '-f', 'rawvideo', raw]);
+    assert.is((fs.readFileSync(raw)[64 * 24 + 32] - 16) / 4, 925 % 50, `${ext}: the first frame is not frame 925`);
+  }
+});
+
 test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segments, joined with the buffer', async () => {
   const dir = tmpDir();
   // Each frame carries its index (mod 50) in its brightness (flat frames at qp 2 decode exactly): a 30 s
@@ -270,6 +297,12 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
     assert.ok(apts[0] / 48000 < 0.025 && Math.abs(audioSeconds - r.duration) < 0.05, `audio ${apts[0] / 48000}..${audioSeconds} s for ${r.duration} s`);
     // The first segment has audio too (a fragmented mp4 needs the configuration that ADTS brings with its
     // first packet, which MPEG-TS sends after the first video: the segment waited for it).
+    // The same range into the other containers: the joined packets are valid there too.
+    for (const ext of ['mkv', 'ts', 'mov']) {
+      const o = await rec.footage({ from, to }, path.join(dir, `net.${ext}`));
+      assert.equal(await decodeErrors(o.path), '', ext);
+      assert.ok(Math.abs(o.duration - r.duration) < 0.05 && o.dropped === 0, `${ext}: ${JSON.stringify(o)}`);
+    }
     const first = rec.recordings()[0].file;
     const { out: streams } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', first]);
     assert.equal(streams.trim().split('\n').sort(), ['audio', 'video'], first);

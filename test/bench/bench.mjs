@@ -379,6 +379,8 @@ const rows = [
   ['Bytes written per hour, GB (fragmented mp4 vs ffmpeg segment mp4)', f((rc.bytes / SECONDS) * 3600 / 1e9), f((rc.ffBytes / SECONDS) * 3600 / 1e9), f(rc.bytes / rc.ffBytes, 3)],
   [`footage() of 10 min (${f(ftg.sources.disk, 0)} s disk + ${f(ftg.sources.memory, 0)} s memory) to one mp4, median of ${RUNS}, s (vs ffmpeg -f concat -ss … -t 600 -c copy over the segments)`,
     f(ftg.ours, 3), f(ftg.theirs, 3), f(ftg.ours / ftg.theirs)],
+  [`footage() of 18 s from the middle (400 s in) of a 10-min fragmented-mp4 segment, median of ${RUNS}, s (vs ffmpeg -ss 400 -i segment -t 18 -c copy)`,
+    f(ftg.mid.ours, 3), f(ftg.mid.theirs, 3), f(ftg.mid.ours / ftg.mid.theirs)],
   ['footage() throughput, MB/s (ratio > 1: ours faster)', f(ftg.bytes / 1e6 / ftg.ours, 0), f(ftg.ffBytes / 1e6 / ftg.theirs, 0), f((ftg.bytes / ftg.ours) / (ftg.ffBytes / ftg.theirs))],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
     mem.cycles.points.map(([, b]) => f(b / MB, 1)).join(' / '), '', ''],

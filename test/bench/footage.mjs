@@ -4,7 +4,8 @@
 // earlier run of the disk recorder would have left them, ending when the live recorder starts. The
 // memory: the same file served live over TCP MPEG-TS (real time) for <liveSeconds>. Then the last
 // <footageSeconds> as one clip, beside `ffmpeg -ss … -t … -c copy` of the same range from the segments
-// (every segment in the folder, the live recorder's own included, through the concat demuxer).
+// (every segment in the folder, the live recorder's own included, through the concat demuxer). And 18 s
+// from the middle of a 10-minute segment beside `ffmpeg -ss … -t 18 -c copy`.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,7 +87,33 @@ try {
   await rec.stop();
   await server.stop();
 }
+// 18 s from the middle of one 10-minute segment (the camera API's typical call), standalone, beside
+// `ffmpeg -ss 400 -i segment -t 18 -c copy`: the clip should cost what it holds, not the segment's prefix.
+const longDir = path.join(dir, 'long');
+fs.mkdirSync(longDir, { recursive: true });
+const t0 = new Date(2024, 4, 17, 10, 20, 0).getTime();
+const longName = `recording_${stamp(t0)}.mp4`;
+await run('ffmpeg', ['-nostdin', '-v', 'error', '-stream_loop', '-1', '-i', file, '-t', '600', '-map', '0', '-c', 'copy',
+  '-movflags', '+frag_keyframe+empty_moov+delay_moov+default_base_moof', '-frag_duration', '1000000', path.join(longDir, longName)]);
+const longDuration = await probeDuration(path.join(longDir, longName));
+fs.writeFileSync(path.join(longDir, 'recording_index.json'), JSON.stringify([{ file: longName, start: new Date(t0).toISOString(),
+  end: new Date(t0 + longDuration * 1000).toISOString(), bytes: fs.statSync(path.join(longDir, longName)).size, duration: longDuration, complete: true }]));
+const { footage } = await import('av-rewind');
+const midOurs = [], midTheirs = [];
+for (let i = 0; i < RUNS; i++) {
+  const out = path.join(dir, 'mid.mp4');
+  const t1 = performance.now();
+  await footage(longDir, { from: t0 + 400_000, to: t0 + 418_000 }, out);
+  midOurs.push((performance.now() - t1) / 1000);
+  fs.rmSync(out);
+  const t2 = performance.now();
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-ss', '400', '-i', path.join(longDir, longName), '-t', '18', '-map', '0', '-c', 'copy', out]);
+  midTheirs.push((performance.now() - t2) / 1000);
+  fs.rmSync(out);
+}
+
 console.log(JSON.stringify({
+  mid: { ours: median(midOurs), theirs: median(midTheirs) },
   ours: median(ours.map((o) => o.wall)), theirs: median(theirs.map((o) => o.wall)),
   bytes: ours[0].bytes, ffBytes: theirs[0].bytes, duration: result.duration, ffDuration: theirs[0].duration,
   sources: result.sources, missing: result.missing.length, walls: { ours: ours.map((o) => o.wall), theirs: theirs.map((o) => o.wall) },
