@@ -588,7 +588,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     try {
       const n = normalizeFootage(range, file);
       if (!this.#disk) this.#assertBuffer();
-      const settled = await this.#settled(n.from, n.to);
+      // A range past the newest buffered instant ends there: what arrives later was not there to give.
+      const { final, until } = await this.#settled(n.from, n.to);
       // Listed after the wait: a segment may have closed or opened meanwhile.
       const dir = this.#disk?.o.dir;
       const segments: FootageSegmentIn[] = (this.#disk?.entries() ?? []).map((e) => ({
@@ -601,7 +602,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         complete: e.complete,
       }));
       if (segments.length === 0) this.#assertBuffer();
-      return toFootageResult(await this.#native.footage({ ...n, segments }), n, !settled);
+      const r = toFootageResult(await this.#native.footage({ ...n, to: until, segments }), n, !final);
+      if (n.to - until > 100) r.missing.push({ from: new Date(until), to: new Date(n.to) });
+      return r;
     } catch (err) {
       throw withCallSite(err, site);
     }
@@ -611,17 +614,19 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   // the packets that belong with it are buffered too (MPEG-TS audio trails its video by up to a second).
   // At most FOOTAGE_SETTLE_MS: a stalled source does not hold the call. Resolves false when the wait was
   // cut short (stop, the source's end, the time limit): the result says `truncated`.
-  async #settled(from: number, to: number): Promise<boolean> {
-    if (this.#state !== 'recording' && this.#state !== 'reconnecting') return true;
+  async #settled(from: number, to: number): Promise<{ final: boolean; until: number }> {
+    if (this.#state !== 'recording' && this.#state !== 'reconnecting') return { final: true, until: to };
     const newest = this.#native.stats().newestTime;
-    if (newest == null || from >= newest) return true; // no wall clock, or nothing buffered in range
+    if (newest == null || from >= newest) return { final: true, until: to }; // no wall clock, or nothing buffered in range
+    const until = Math.min(to, newest);
     const id = this.#nextId++;
-    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: Math.min(to, newest) * 1000, waitOnly: true }) as unknown as Promise<boolean>;
+    const wait = this.#native.save({ id, clock: 'wall', from: from * 1000, to: until * 1000, waitOnly: true }) as unknown as Promise<boolean>;
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([wait, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FOOTAGE_SETTLE_MS)))]);
+      const final = await Promise.race([wait, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FOOTAGE_SETTLE_MS)))]);
+      return { final, until };
     } catch {
-      return false; // (the footage itself reports what is not covered)
+      return { final: false, until }; // (the footage itself reports what is not covered)
     } finally {
       clearTimeout(timer);
       this.#native.cancel(id);

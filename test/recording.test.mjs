@@ -272,8 +272,12 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
     const r = await rec.footage({ from, to }, path.join(dir, 'net.mp4'));
     assert.ok(r.sources.disk > 0.5 && r.sources.memory > 1, JSON.stringify(r.sources));
     assert.ok(r.start <= from && from - r.start < 550, `starts ${r.start.toISOString()} for ${from.toISOString()}`);
-    // (With two B-frames the last frame before `to` may need a P-frame shown up to 3 frames later.)
-    assert.ok(r.end - to > -100 && r.end - to < 100 + 120, `ends ${r.end.toISOString()} for ${to.toISOString()}`);
+    // It ends at `to`, or at the newest instant buffered at the call (what came later is missing). (With
+    // two B-frames the last frame before the end may need a P-frame shown up to 3 frames later.)
+    const tail = r.missing.find((m) => m.to.getTime() === to.getTime());
+    assert.ok(r.missing.length === (tail ? 1 : 0), JSON.stringify(r.missing));
+    const want = tail ? tail.from : to;
+    assert.ok(r.end - want > -100 && r.end - want < 100 + 120, `ends ${r.end.toISOString()} for ${want.toISOString()}`);
     assert.is(r.dropped, 0, 'packets the muxer refused (a doubled decode time at a join)');
     assert.is(r.truncated, false);
     await checkFrames(r.path, 'network: disk + memory');
@@ -299,9 +303,10 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
     // first packet, which MPEG-TS sends after the first video: the segment waited for it).
     // The same range into the other containers: the joined packets are valid there too.
     for (const ext of ['mkv', 'ts', 'mov']) {
-      const o = await rec.footage({ from, to }, path.join(dir, `net.${ext}`));
+      const o = await rec.footage({ from, to: r.end }, path.join(dir, `net.${ext}`));
       assert.equal(await decodeErrors(o.path), '', ext);
-      assert.ok(Math.abs(o.duration - r.duration) < 0.05 && o.dropped === 0, `${ext}: ${JSON.stringify(o)}`);
+      // (Placed again a few seconds later, while this source's clock still settles: its ends may move a frame or two.)
+      assert.ok(Math.abs(o.duration - r.duration) < 0.2 && o.dropped === 0, `${ext}: ${JSON.stringify(o)} for ${JSON.stringify(r)}`);
     }
     const first = rec.recordings()[0].file;
     const { out: streams } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', first]);

@@ -290,11 +290,12 @@ async function recording(file, dir) {
 
 // footage() of 10 minutes across disk segments and the memory buffer (test/bench/footage.mjs), beside
 // `ffmpeg -ss … -t … -c copy` of the same range from the segments. Needs 30 s of real time.
+const FOOTAGE_RUNS = 5; // page-cache-bound writes of 460 MB vary by ±20 % from run to run
 async function footageBench(file, dir) {
   const fdir = path.join(dir, 'footage');
   fs.mkdirSync(fdir, { recursive: true });
   try {
-    return JSON.parse((await run(process.execPath, [path.join(HERE, 'footage.mjs'), file, fdir, '600', '30', String(RUNS)], { timeout: 600_000 })).out);
+    return JSON.parse((await run(process.execPath, [path.join(HERE, 'footage.mjs'), file, fdir, '600', '30', String(FOOTAGE_RUNS)], { timeout: 600_000 })).out);
   } finally {
     fs.rmSync(fdir, { recursive: true, force: true });
   }
@@ -377,9 +378,9 @@ const rows = [
   ['Continuous recording CPU, s per stream-hour (ingest + disk recorder, vs ffmpeg -c copy -f segment)', f(perHour(rc.cpuRecord)), f(perHour(rc.ffCpu)), f(rc.cpuRecord / rc.ffCpu)],
   ['  of which the disk recorder (with minus without), s per stream-hour', f(perHour(rc.cpuRecord - rc.cpuPlain)), '', ''],
   ['Bytes written per hour, GB (fragmented mp4 vs ffmpeg segment mp4)', f((rc.bytes / SECONDS) * 3600 / 1e9), f((rc.ffBytes / SECONDS) * 3600 / 1e9), f(rc.bytes / rc.ffBytes, 3)],
-  [`footage() of 10 min (${f(ftg.sources.disk, 0)} s disk + ${f(ftg.sources.memory, 0)} s memory) to one mp4, median of ${RUNS}, s (vs ffmpeg -f concat -ss … -t 600 -c copy over the segments)`,
+  [`footage() of 10 min (${f(ftg.sources.disk, 0)} s disk + ${f(ftg.sources.memory, 0)} s memory) to one mp4, median of ${FOOTAGE_RUNS}, s (vs ffmpeg -f concat -ss … -t 600 -c copy over the segments)`,
     f(ftg.ours, 3), f(ftg.theirs, 3), f(ftg.ours / ftg.theirs)],
-  [`footage() of 18 s from the middle (400 s in) of a 10-min fragmented-mp4 segment, median of ${RUNS}, s (vs ffmpeg -ss 400 -i segment -t 18 -c copy)`,
+  [`footage() of 18 s from the middle (400 s in) of a 10-min fragmented-mp4 segment, median of ${FOOTAGE_RUNS}, s (vs ffmpeg -ss 400 -i segment -t 18 -c copy)`,
     f(ftg.mid.ours, 3), f(ftg.mid.theirs, 3), f(ftg.mid.ours / ftg.mid.theirs)],
   ['footage() throughput, MB/s (ratio > 1: ours faster)', f(ftg.bytes / 1e6 / ftg.ours, 0), f(ftg.ffBytes / 1e6 / ftg.theirs, 0), f((ftg.bytes / ftg.ours) / (ftg.ffBytes / ftg.theirs))],
   [`Start/stop cycles (${f(mem.cycles.held / MB, 1)} MiB buffer each): RSS − base after ${mem.cycles.points.map(([n]) => n).join(' / ')}, MiB`,
