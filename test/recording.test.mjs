@@ -248,11 +248,13 @@ test('footage from deep inside a long segment (mp4 fragments, MPEG-TS): seeks, s
 
 test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segments, joined with the buffer', async () => {
   const dir = tmpDir();
-  // Each frame carries its index (mod 50) in its brightness (flat frames at qp 2 decode exactly): a 30 s
-  // loop is 15 whole cycles. Two B-frames (lossless x264 would use none): the joins are cut in decode order.
+  // Each frame carries its index (mod 50) in its brightness (flat frames at qp 2 decode exactly). Two
+  // B-frames (lossless x264 would use none): the joins are cut in decode order. 60 s, so that the test
+  // (even under the sanitizers) never reaches the server's loop point, where `-stream_loop` with B-frames
+  // gives timestamps that overlap.
   const src = path.join(dir, 'src.ts');
   await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "nullsrc=s=64x48:r=25,format=yuv420p,geq=lum='16+mod(N\\,50)*4':cb=128:cr=128",
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-c:v', 'libx264', '-qp', '2', '-g', '12', '-keyint_min', '12',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:v', 'libx264', '-qp', '2', '-g', '12', '-keyint_min', '12',
     '-sc_threshold', '0', '-bf', '2', '-x264-params', 'b-adapt=0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ar', '48000', src]);
   const server = await startTcpTs({ file: src });
   const rec = new Recorder({ source: server.url, bufferSeconds: 3, statsInterval: 0, record: { dir: path.join(dir, 'rec'), segmentSeconds: 2 } });
