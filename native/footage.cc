@@ -19,11 +19,8 @@ enum Slot { kVideo = 0, kAudio = 1 };
 
 // The packets' own formats differ between a container and the ring: an mp4 segment holds H.264/HEVC
 // length-prefixed (avcC) where a live source gives Annex B, and raw AAC where MPEG-TS gives ADTS. One
-// clip needs one format per track: the ring's for video (the muxer converts Annex B), raw for audio.
-bool LengthPrefixed(const AVCodecParameters* p) {
-  return (p->codec_id == AV_CODEC_ID_H264 || p->codec_id == AV_CODEC_ID_HEVC) && p->extradata_size > 0 &&
-         p->extradata[0] == 1;
-}
+// clip needs one format per track (EnsureOut chooses the video's); audio is raw.
+bool LengthPrefixed(const AVCodecParameters* p) { return NalLengthSize(p) > 0; }
 
 struct Knot {
   int64_t axis, wall;  // µs
