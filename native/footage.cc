@@ -32,6 +32,7 @@ class FootageWriter {
 
   FootageResult Run() {
     FindMemory();
+    Anchor();
     Knots();
     from_ = AxisOf(req_.from);
     to_ = AxisOf(req_.to);
@@ -192,10 +193,27 @@ class FootageWriter {
     if (av_seek_frame(r->ic.get(), -1, ts, AVSEEK_FLAG_BACKWARD) < 0) Open(s, r);
   }
 
-  // The axis: wall-clock µs. A segment this run wrote is placed through the timeline (as the memory is),
-  // so its packets and the ring's line up exactly.
+  // The axis: wall-clock µs. A segment this run wrote is placed through the timeline from the anchor (as
+  // the memory is), so its packets, its neighbours' and the ring's line up exactly.
   int64_t SegAxis0(const FootageSegment& s) const {
-    return mem_ && s.timeline_start != INT64_MIN ? wm_ + (s.timeline_start - tm_) : s.start_wall;
+    return anchor_t_ != INT64_MIN && s.timeline_start != INT64_MIN ? anchor_w_ + (s.timeline_start - anchor_t_) : s.start_wall;
+  }
+
+  // Where this run's timeline meets the wall clock on the axis: the memory's first keyframe, or without
+  // memory, the first of this run's segments. Each segment's own wall-clock start would place them by
+  // a clock that may have been steered between them: consecutive segments would overlap or part.
+  void Anchor() {
+    if (mem_) {
+      anchor_t_ = tm_;
+      anchor_w_ = wm_;
+      return;
+    }
+    for (const FootageSegment& s : req_.segments)
+      if (s.timeline_start != INT64_MIN) {
+        anchor_t_ = s.timeline_start;
+        anchor_w_ = s.start_wall;
+        return;
+      }
   }
 
   // The video keyframe at or before `from` in the first segment (or its first keyframe).
@@ -444,6 +462,7 @@ class FootageWriter {
   RangeResult range_;
   bool mem_ = false;
   int64_t tm_ = INT64_MIN, tm_dts_ = INT64_MIN, wm_ = INT64_MAX, tto_ = 0;
+  int64_t anchor_t_ = INT64_MIN, anchor_w_ = 0;  // this run's timeline µs and its place on the axis
   std::set<const FootageSegment*> unreadable_;
   int64_t audio_cut_ = INT64_MIN, newest_ = INT64_MIN;  // timeline µs
   std::vector<Knot> knots_;

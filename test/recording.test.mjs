@@ -310,6 +310,14 @@ test('a network source (MPEG-TS over TCP: Annex B video, ADTS audio) in mp4 segm
       // (Placed again a few seconds later, while this source's clock still settles: its ends may move a frame or two.)
       assert.ok(Math.abs(o.duration - r.duration) < 0.2 && o.dropped === 0, `${ext}: ${JSON.stringify(o)} for ${JSON.stringify(r)}`);
     }
+    // From disk alone, across this run's first segments (where the clock was still settling): placed on
+    // the timeline, the segments neither overlap nor part.
+    const early = rec.recordings();
+    const d = await rec.footage({ from: early[0].start, to: early[1].end }, path.join(dir, 'early.mp4'));
+    assert.is(d.sources.memory, 0, JSON.stringify(d.sources));
+    assert.equal(await decodeErrors(d.path), '', 'disk only');
+    assert.is(d.dropped, 0);
+    await checkFrames(d.path, 'disk only');
     const first = rec.recordings()[0].file;
     const { out: streams } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', first]);
     assert.equal(streams.trim().split('\n').sort(), ['audio', 'video'], first);
